@@ -1,0 +1,41 @@
+# Thin wrapper over CMake. `make` builds build/mlpipe; `make test` builds a
+# sanitizer build in build-asan/ and runs the whole suite; `make demo` runs the
+# heart example end to end. Every target installs missing packages first.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD := build
+ASAN := build-asan
+
+.PHONY: all deps build test demo bench-ml clean fixtures
+
+all: build
+
+deps:
+	@scripts/install-deps build
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test:
+	@scripts/install-deps test
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DMP_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN) -j $(JOBS)
+	@scripts/run-tests $(ASAN)
+
+demo: build
+	@examples/heart/run-demo $(BUILD)/mlpipe
+
+bench-ml: deps
+	@scripts/install-deps bench
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@bench/run-bench-ml $(BUILD)
+
+# Regenerates the scikit-learn fixtures (needs python3-sklearn); the suite
+# itself only reads the committed files.
+fixtures:
+	@scripts/install-deps bench
+	@/usr/bin/python3 tests/fixtures/make_sklearn_fixtures.py tests/fixtures/sklearn
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

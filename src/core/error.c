@@ -1,0 +1,60 @@
+#include "core/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int mp_error_vset(mp_error *e, int code, const char *fmt, va_list ap)
+{
+    if (e) {
+        e->code = code;
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    }
+    return code;
+}
+
+int mp_error_set(mp_error *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mp_error_vset(e, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void mp_error_prefix(mp_error *e, const char *fmt, ...)
+{
+    if (!e)
+        return;
+    char pre[MP_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    char old[MP_ERROR_MSG_MAX];
+    memcpy(old, e->msg, sizeof old);
+    snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old);
+}
+
+void mp_error_clear(mp_error *e)
+{
+    if (e) {
+        e->code = 0;
+        e->msg[0] = '\0';
+    }
+}
+
+const char *mp_strerror(int code)
+{
+    switch (code) {
+    case MP_OK: return "ok";
+    case MP_EINVAL: return "invalid argument";
+    case MP_EINPUT: return "bad input";
+    case MP_EIO: return "I/O error";
+    case MP_ENOMEM: return "out of memory";
+    case MP_EFORMAT: return "bad model file";
+    case MP_ENOTFOUND: return "not found";
+    case MP_EEXIST: return "already exists";
+    case MP_ENUMERIC: return "numerical failure";
+    default: return "unknown error";
+    }
+}

@@ -1,0 +1,70 @@
+/* The estimator interface every learning algorithm implements.
+ *
+ * An algorithm sees only numbers: the preprocessing step (preprocess.h) has
+ * already imputed, scaled and encoded the features, and mapped class labels
+ * to indexes 0..nclasses-1. An algorithm's state is immutable after fit, so
+ * predict may be called from several threads at once on the same state.
+ *
+ * Adding an algorithm: implement the functions, add it to the table in
+ * algo.c. */
+#ifndef MP_ML_ALGO_H
+#define MP_ML_ALGO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "ml/params.h"
+#include "ml/tensors.h"
+
+typedef enum { MP_TASK_CLASSIFY = 1, MP_TASK_REGRESS = 2 } mp_task;
+
+typedef struct mp_fit_input {
+    mp_task task;
+    const double *X;      /* n*d row-major, finite */
+    size_t n, d;
+    /* Per feature: 0 for a numeric feature, k > 0 for a categorical one
+     * holding codes 0..k-1. Only algorithms with raw_categories = 1 ever see
+     * k > 0; the others get categorical columns one-hot encoded. */
+    const size_t *ncats;
+    const double *y;      /* n targets: class index (classification) or value */
+    size_t nclasses;      /* classification only */
+    uint64_t seed;
+} mp_fit_input;
+
+typedef struct mp_algo {
+    const char *name;           /* "knn", "naive-bayes", ... */
+    unsigned tasks;             /* bitwise OR of the mp_task values supported */
+    int raw_categories;         /* 1: wants categorical codes, not one-hot */
+    const char *const *params;  /* NULL-terminated names of its parameters */
+
+    /* Reads its hyper-parameters from p (unknown ones are rejected by the
+     * caller afterwards), fits, and returns a new state in *state. */
+    int (*fit)(const mp_fit_input *in, mp_params *p, void **state, mp_error *e);
+    /* For n rows of d features writes n*nclasses probabilities
+     * (classification, rows sum to 1) or n values (regression). A categorical
+     * code of -1 means a level unseen in training. */
+    int (*predict)(const void *state, const double *X, size_t n, size_t d, double *out,
+                   mp_error *e);
+    /* Writes its state as tensors and its hyper-parameters as a JSON object
+     * string under metadata key "params". */
+    int (*save)(const void *state, mp_tensors *b, mp_error *e);
+    /* Rebuilds a state from a bag written by save; validates shapes against
+     * task, d and nclasses, and rejects anything inconsistent (MP_EFORMAT). */
+    int (*load)(const mp_tensors *b, mp_task task, size_t d, size_t nclasses, void **state,
+                mp_error *e);
+    void (*destroy)(void *state);
+} mp_algo;
+
+extern const mp_algo mp_algo_knn;
+extern const mp_algo mp_algo_naive_bayes;
+extern const mp_algo mp_algo_linear_regression;
+extern const mp_algo mp_algo_logistic_regression;
+
+/* The algorithm called name, or NULL. */
+const mp_algo *mp_algo_find(const char *name);
+/* "knn|naive-bayes|linear-regression|logistic-regression" for messages. */
+const char *mp_algo_names(void);
+
+#endif
