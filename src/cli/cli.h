@@ -1,0 +1,30 @@
+/* Shared pieces of the mlpipe subcommands. */
+#ifndef MP_CLI_CLI_H
+#define MP_CLI_CLI_H
+
+#include "cli/args.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "data/dataset.h"
+
+/* Exit codes: 0 ok, 1 runtime failure, 2 usage or input error. */
+int mp_cli_exit_code(int rc);
+/* Prints "mlpipe CMD: message" to stderr and returns the exit code. */
+int mp_cli_fail(const char *cmd, const mp_error *e);
+
+/* Parses --delimiter (one character, or "tab"/"\t"). Returns 2 on error. */
+int mp_cli_delimiter(const mp_args *a, const char *cmd, char *out);
+/* Parses --missing error|drop|mean; def when absent. Returns 2 on error. */
+int mp_cli_missing(const mp_args *a, const char *cmd, mp_missing_policy def, mp_missing_policy *out);
+
+/* Writes b to path atomically, or to stdout when path is NULL or "-". */
+int mp_cli_write_output(const char *path, const mp_buf *b, mp_error *e);
+
+int mp_cmd_split(int argc, char **argv);
+int mp_cmd_train(int argc, char **argv);
+int mp_cmd_predict(int argc, char **argv);
+int mp_cmd_eval(int argc, char **argv);
+int mp_cmd_cv(int argc, char **argv);
+int mp_cmd_inspect(int argc, char **argv);
+
+#endif
