@@ -32,7 +32,11 @@ void mp_error_prefix(mp_error *e, const char *fmt, ...)
     va_end(ap);
     char old[MP_ERROR_MSG_MAX];
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old);
+    /* A message longer than the record is cut at its end; the place it
+     * names comes first, so what is lost is the least useful part. */
+    int n = snprintf(e->msg, sizeof e->msg, "%s: ", pre);
+    if (n >= 0 && (size_t)n < sizeof e->msg)
+        snprintf(e->msg + n, sizeof e->msg - (size_t)n, "%.*s", (int)(sizeof e->msg - (size_t)n - 1), old);
 }
 
 void mp_error_clear(mp_error *e)
