@@ -31,7 +31,8 @@ static const mp_flag flags[] = {
     {NULL, 0, 0},
 };
 
-/* Integer-valued numeric targets with at most this many distinct values are
+/* Integer-valued numeric targets with at most this many distinct values (each
+ * seen twice on average) are
  * class labels when nothing else tells. */
 #define MAX_INTEGER_CLASSES 20
 
@@ -237,7 +238,7 @@ int mp_cmd_eval(int argc, char **argv)
         mp_strmap *d = mp_strmap_create();
         for (size_t r = 0; d && r < n; r++)
             mp_strmap_put(d, ACTUAL(r), 1);
-        classify = d && mp_strmap_size(d) <= MAX_INTEGER_CLASSES;
+        classify = d && mp_strmap_size(d) <= MAX_INTEGER_CLASSES && 2 * mp_strmap_size(d) <= n;
         mp_strmap_destroy(d);
     }
     if (classify) {

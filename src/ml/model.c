@@ -13,8 +13,10 @@
 #include "ml/registry.h"
 #include "ml/safetensors.h"
 
-/* Targets with at most this many distinct integer values are treated as
- * class labels by algorithms that can do both tasks. */
+/* Targets with at most this many distinct integer values, each seen twice
+ * on average, are treated as class labels by algorithms that can do both
+ * tasks; a column of mostly unique integers (a price, a blood pressure) is
+ * a quantity to regress. */
 #define MP_MAX_INTEGER_CLASSES 20
 
 static int cmp_double(const void *a, const void *b)
@@ -67,7 +69,8 @@ int mp_model_infer_task(const mp_algo *a, const mp_dataset *d, int requested, mp
         t = (mp_task)requested;
     else if (a->tasks == MP_TASK_CLASSIFY || a->tasks == MP_TASK_REGRESS)
         t = (mp_task)a->tasks;
-    else if (!d->y_numeric || (integral && distinct <= MP_MAX_INTEGER_CLASSES))
+    else if (!d->y_numeric ||
+             (integral && distinct <= MP_MAX_INTEGER_CLASSES && 2 * distinct <= d->nrows))
         t = MP_TASK_CLASSIFY;
     else
         t = MP_TASK_REGRESS;

@@ -48,7 +48,7 @@ static void round_trip(const char *algo, const char *target, int expect_task)
     CHECK((int)m->task == expect_task);
     CHECK(m->prep.ncols == 3); /* the id and the target are not features */
     char dir[256];
-    snprintf(dir, sizeof dir, "%s/%s", tmpdir, algo);
+    snprintf(dir, sizeof dir, "%s/%s-%s", tmpdir, algo, target);
     long v1 = 0, v2 = 0, lv = 0;
     CHECK(mp_model_publish(m, dir, &v1, &e) == 0);
     CHECK(mp_model_publish(m, dir, &v2, &e) == 0);
