@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD := build
 ASAN := build-asan
 
-.PHONY: all deps build test demo bench-ml clean fixtures
+.PHONY: all deps build test demo bench-ml clean fixtures valgrind
 
 all: build
 
@@ -39,3 +39,7 @@ fixtures:
 
 clean:
 	rm -rf $(BUILD) $(ASAN)
+
+# The heart pipeline and a bad-input path under valgrind's memcheck.
+valgrind: deps
+	@scripts/valgrind-check

@@ -128,6 +128,7 @@ int mp_param_choice(mp_params *p, const char *name, const char *const *choices, 
     for (int i = 0; choices[i]; i++) {
         if (!strcmp(choices[i], v)) {
             *out = i;
+            mp_buf_free(&known);
             return 0;
         }
         mp_buf_printf(&known, "%s%s", i ? ", " : "", choices[i]);
