@@ -53,15 +53,16 @@ int mp_model_infer_task(const mp_algo *a, const mp_dataset *d, int requested, mp
     if (!d->target_name)
         return mp_error_set(e, MP_EINVAL, "no target column");
     int integral = d->y_numeric;
+    for (size_t i = 0; integral && i < d->nrows; i++)
+        integral = d->y[i] == floor(d->y[i]);
+    /* Counting distinct values sorts the target: only when it decides. */
     size_t distinct = 0;
-    if (d->y_numeric) {
+    int both = !requested && a->tasks == (MP_TASK_CLASSIFY | MP_TASK_REGRESS);
+    if (both && integral) {
         double *v;
         distinct = distinct_values(d, NULL, d->nrows, &v);
         if (distinct == (size_t)-1)
             return mp_error_set(e, MP_ENOMEM, "out of memory");
-        for (size_t i = 0; i < distinct && integral; i++)
-            if (v[i] != floor(v[i]))
-                integral = 0;
         free(v);
     }
     mp_task t;

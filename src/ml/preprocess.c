@@ -51,6 +51,69 @@ static int layout(mp_prep *p)
     return 0;
 }
 
+/* Means, and the spread the scaling needs, of every numeric column. The
+ * matrix is row-major, so the sums run along rows: one pass for the means
+ * (and extremes), a second for the squared deviations when standard
+ * scaling needs them. Two passes keep the variance exact for data far from
+ * zero, as a one-pass sum of squares would not. */
+static int numeric_stats(mp_prep *p, const mp_dataset *d, const size_t *rows, size_t n, mp_scale scale)
+{
+    size_t m = d->ncols;
+    double *sum = calloc(m ? 4 * m : 1, sizeof *sum);
+    size_t *cnt = calloc(m ? m : 1, sizeof *cnt);
+    if (!sum || !cnt) {
+        free(sum);
+        free(cnt);
+        return MP_ENOMEM;
+    }
+    double *mn = sum + m, *mx = sum + 2 * m, *ss = sum + 3 * m;
+    for (size_t j = 0; j < m; j++) {
+        mn[j] = INFINITY;
+        mx[j] = -INFINITY;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const double *x = d->X + (rows ? rows[i] : i) * m;
+        for (size_t j = 0; j < m; j++) {
+            double v = x[j];
+            if (isnan(v))
+                continue;
+            sum[j] += v;
+            cnt[j]++;
+            mn[j] = v < mn[j] ? v : mn[j];
+            mx[j] = v > mx[j] ? v : mx[j];
+        }
+    }
+    for (size_t j = 0; j < m; j++)
+        sum[j] = cnt[j] ? sum[j] / (double)cnt[j] : 0.0; /* now the mean */
+    if (scale == MP_SCALE_STANDARD) {
+        for (size_t i = 0; i < n; i++) {
+            const double *x = d->X + (rows ? rows[i] : i) * m;
+            for (size_t j = 0; j < m; j++)
+                if (!isnan(x[j]))
+                    ss[j] += (x[j] - sum[j]) * (x[j] - sum[j]);
+        }
+    }
+    for (size_t j = 0; j < m; j++) {
+        mp_prep_col *c = &p->cols[j];
+        if (c->kind != MP_COL_NUMERIC)
+            continue;
+        c->fill = sum[j];
+        if (scale == MP_SCALE_STANDARD) {
+            /* Population standard deviation, as scikit-learn's StandardScaler;
+             * a constant column keeps scale 1 instead of dividing by zero. */
+            double sd = cnt[j] ? sqrt(ss[j] / (double)cnt[j]) : 0.0;
+            c->center = sum[j];
+            c->scale = sd > 1e-12 * (fabs(sum[j]) + 1.0) ? sd : 1.0;
+        } else if (scale == MP_SCALE_MINMAX) {
+            c->center = cnt[j] ? mn[j] : 0.0;
+            c->scale = (cnt[j] && mx[j] > mn[j]) ? mx[j] - mn[j] : 1.0;
+        }
+    }
+    free(sum);
+    free(cnt);
+    return 0;
+}
+
 int mp_prep_fit(mp_prep *p, const mp_dataset *d, const size_t *rows, size_t n, mp_scale scale,
                 mp_missing_policy missing, int onehot, mp_error *e)
 {
@@ -112,40 +175,10 @@ int mp_prep_fit(mp_prep *p, const mp_dataset *d, const size_t *rows, size_t n, m
             free(order);
             if (rc)
                 goto oom;
-            continue;
-        }
-        double sum = 0, mn = INFINITY, mx = -INFINITY;
-        size_t cnt = 0;
-        for (size_t i = 0; i < n; i++) {
-            double v = d->X[(rows ? rows[i] : i) * d->ncols + j];
-            if (isnan(v))
-                continue;
-            sum += v;
-            cnt++;
-            if (v < mn)
-                mn = v;
-            if (v > mx)
-                mx = v;
-        }
-        double mean = cnt ? sum / (double)cnt : 0.0;
-        double ss = 0;
-        for (size_t i = 0; i < n; i++) {
-            double v = d->X[(rows ? rows[i] : i) * d->ncols + j];
-            if (!isnan(v))
-                ss += (v - mean) * (v - mean);
-        }
-        c->fill = mean;
-        if (scale == MP_SCALE_STANDARD) {
-            /* Population standard deviation, as scikit-learn's StandardScaler;
-             * a constant column keeps scale 1 instead of dividing by zero. */
-            double sd = cnt ? sqrt(ss / (double)cnt) : 0.0;
-            c->center = mean;
-            c->scale = sd > 1e-12 * (fabs(mean) + 1.0) ? sd : 1.0;
-        } else if (scale == MP_SCALE_MINMAX) {
-            c->center = cnt ? mn : 0.0;
-            c->scale = (cnt && mx > mn) ? mx - mn : 1.0;
         }
     }
+    if (numeric_stats(p, d, rows, n, scale))
+        goto oom;
     if (layout(p))
         goto oom;
     return 0;
@@ -164,6 +197,7 @@ int mp_prep_transform(const mp_prep *p, const mp_dataset *d, const size_t *rows,
     /* Per input column, a map from the dataset's level codes to ours. */
     int **lmap = calloc(p->ncols ? p->ncols : 1, sizeof *lmap);
     size_t nunseen = 0;
+    double *stats = NULL;
     int rc = 0;
     if (!src || !X || !lmap) {
         rc = mp_error_set(e, MP_ENOMEM, "out of memory");
@@ -193,6 +227,45 @@ int mp_prep_transform(const mp_prep *p, const mp_dataset *d, const size_t *rows,
             for (size_t k = 0; k < dc->nlevels; k++)
                 lmap[j][k] = dc->kind == MP_COL_CATEGORICAL ? mp_strmap_get(c->index, dc->levels[k]) : -1;
         }
+    }
+    /* The common case, numbers only and in the model's column order, runs
+     * as one tight loop over contiguous rows. */
+    int plain = p->nout == p->ncols && d->ncols == p->ncols;
+    for (size_t j = 0; plain && j < p->ncols; j++)
+        plain = p->cols[j].kind == MP_COL_NUMERIC && src[j] == (int)j;
+    stats = plain ? malloc(3 * (p->ncols ? p->ncols : 1) * sizeof *stats) : NULL;
+    if (plain && !stats) {
+        rc = mp_error_set(e, MP_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (plain) {
+        size_t m = p->ncols;
+        double *center = stats, *scale = stats + m, *fill = stats + 2 * m;
+        for (size_t j = 0; j < m; j++) {
+            center[j] = p->cols[j].center;
+            scale[j] = p->cols[j].scale;
+            fill[j] = p->cols[j].fill;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const double *x = d->X + (rows ? rows[i] : i) * m;
+            double *out = X + i * m;
+            for (size_t j = 0; j < m; j++) {
+                double v = x[j];
+                if (isnan(v)) {
+                    if (!impute) {
+                        size_t r = rows ? rows[i] : i;
+                        rc = mp_error_set(e, MP_EINPUT,
+                                          "%s: row with id '%s': missing value in column '%s' "
+                                          "(use --missing mean to impute)",
+                                          d->source, d->ids[r], p->cols[j].name);
+                        goto done;
+                    }
+                    v = fill[j];
+                }
+                out[j] = (v - center[j]) / scale[j];
+            }
+        }
+        goto done;
     }
     for (size_t i = 0; i < n; i++) {
         size_t r = rows ? rows[i] : i;
@@ -237,6 +310,7 @@ int mp_prep_transform(const mp_prep *p, const mp_dataset *d, const size_t *rows,
         }
     }
 done:
+    free(stats);
     if (lmap)
         for (size_t j = 0; j < p->ncols; j++)
             free(lmap[j]);
