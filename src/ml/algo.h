@@ -47,9 +47,12 @@ typedef struct mp_algo {
      * code of -1 means a level unseen in training. */
     int (*predict)(const void *state, const double *X, size_t n, size_t d, double *out,
                    mp_error *e);
-    /* Writes its state as tensors and its hyper-parameters as a JSON object
-     * string under metadata key "params". */
+    /* Writes its state as tensors plus what describe writes. */
     int (*save)(const void *state, mp_tensors *b, mp_error *e);
+    /* Writes only the metadata of save ("params", and "fit_info" where the
+     * solver reports one), without copying the state: cheap enough to call
+     * right after fit. */
+    int (*describe)(const void *state, mp_tensors *b, mp_error *e);
     /* Rebuilds a state from a bag written by save; validates shapes against
      * task, d and nclasses, and rejects anything inconsistent (MP_EFORMAT). */
     int (*load)(const mp_tensors *b, mp_task task, size_t d, size_t nclasses, void **state,

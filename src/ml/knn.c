@@ -1312,15 +1312,9 @@ static int knn_fit(const mp_fit_input *in, mp_params *p, void **state, mp_error 
     return 0;
 }
 
-static int knn_save(const void *state, mp_tensors *b, mp_error *e)
+static int knn_describe(const void *state, mp_tensors *b, mp_error *e)
 {
     const knn_state *s = state;
-    int64_t shx[2] = {(int64_t)s->n, (int64_t)s->d}, shy[1] = {(int64_t)s->n};
-    int rc = mp_tensors_add(b, "knn.X", MP_DT_F64, 2, shx, s->X, e);
-    if (!rc)
-        rc = mp_tensors_add(b, "knn.y", MP_DT_F64, 1, shy, s->y, e);
-    if (rc)
-        return rc;
     mp_buf j = {0};
     mp_buf_printf(&j, "{\"k\":%zu,\"weights\":\"%s\",\"metric\":\"%s\",\"algorithm\":\"%s\"}",
                   s->k, weight_names[s->weights], metric_names[s->metric],
@@ -1331,6 +1325,16 @@ static int knn_save(const void *state, mp_tensors *b, mp_error *e)
     }
     mp_buf_free(&j);
     return 0;
+}
+
+static int knn_save(const void *state, mp_tensors *b, mp_error *e)
+{
+    const knn_state *s = state;
+    int64_t shx[2] = {(int64_t)s->n, (int64_t)s->d}, shy[1] = {(int64_t)s->n};
+    int rc = mp_tensors_add(b, "knn.X", MP_DT_F64, 2, shx, s->X, e);
+    if (!rc)
+        rc = mp_tensors_add(b, "knn.y", MP_DT_F64, 1, shy, s->y, e);
+    return rc ? rc : knn_describe(state, b, e);
 }
 
 static int json_choice(json_t *obj, const char *key, const char *const *names, int *out,
@@ -1436,6 +1440,7 @@ const mp_algo mp_algo_knn = {
     .fit = knn_fit,
     .predict = knn_predict,
     .save = knn_save,
+    .describe = knn_describe,
     .load = knn_load,
     .destroy = knn_destroy,
 };

@@ -452,6 +452,21 @@ static int lr_predict(const void *state, const double *X, size_t n, size_t d, do
     return 0;
 }
 
+static int lr_describe(const void *state, mp_tensors *bag, mp_error *e)
+{
+    const linreg *m = state;
+    char *pj = params_json(m);
+    if (!pj)
+        return mp_error_set(e, MP_ENOMEM, NAME ": out of memory");
+    int rc = mp_tensors_set_meta(bag, "params", pj);
+    free(pj);
+    if (!rc && m->fit_info)
+        rc = mp_tensors_set_meta(bag, "fit_info", m->fit_info);
+    if (rc)
+        return mp_error_set(e, MP_ENOMEM, NAME ": out of memory");
+    return 0;
+}
+
 static int lr_save(const void *state, mp_tensors *bag, mp_error *e)
 {
     const linreg *m = state;
@@ -460,16 +475,7 @@ static int lr_save(const void *state, mp_tensors *bag, mp_error *e)
     if ((rc = mp_tensors_add(bag, "coef", MP_DT_F64, 1, shape_coef, m->coef, e)) ||
         (rc = mp_tensors_add(bag, "intercept", MP_DT_F64, 1, shape_one, &m->intercept, e)))
         return rc;
-    char *pj = params_json(m);
-    if (!pj)
-        return mp_error_set(e, MP_ENOMEM, NAME ": out of memory");
-    rc = mp_tensors_set_meta(bag, "params", pj);
-    free(pj);
-    if (!rc && m->fit_info)
-        rc = mp_tensors_set_meta(bag, "fit_info", m->fit_info);
-    if (rc)
-        return mp_error_set(e, MP_ENOMEM, NAME ": out of memory");
-    return 0;
+    return lr_describe(state, bag, e);
 }
 
 /* Reads the "params" metadata back; anything unexpected is MP_EFORMAT. */
@@ -552,6 +558,7 @@ const mp_algo mp_algo_linear_regression = {
     .fit = lr_fit,
     .predict = lr_predict,
     .save = lr_save,
+    .describe = lr_describe,
     .load = lr_load,
     .destroy = lr_destroy,
 };

@@ -1057,6 +1057,21 @@ static int lg_predict(const void *state, const double *X, size_t n, size_t d, do
     return 0;
 }
 
+static int lg_describe(const void *state, mp_tensors *bag, mp_error *e)
+{
+    const logreg *m = state;
+    char *pj = params_json(m);
+    if (!pj)
+        return mp_error_set(e, MP_ENOMEM, NAME ": out of memory");
+    int rc = mp_tensors_set_meta(bag, "params", pj);
+    free(pj);
+    if (!rc && m->fit_info)
+        rc = mp_tensors_set_meta(bag, "fit_info", m->fit_info);
+    if (rc)
+        return mp_error_set(e, MP_ENOMEM, NAME ": out of memory");
+    return 0;
+}
+
 static int lg_save(const void *state, mp_tensors *bag, mp_error *e)
 {
     const logreg *m = state;
@@ -1065,16 +1080,7 @@ static int lg_save(const void *state, mp_tensors *bag, mp_error *e)
     if ((rc = mp_tensors_add(bag, "coef", MP_DT_F64, 2, shape_coef, m->coef, e)) ||
         (rc = mp_tensors_add(bag, "intercept", MP_DT_F64, 1, shape_b, m->intercept, e)))
         return rc;
-    char *pj = params_json(m);
-    if (!pj)
-        return mp_error_set(e, MP_ENOMEM, NAME ": out of memory");
-    rc = mp_tensors_set_meta(bag, "params", pj);
-    free(pj);
-    if (!rc && m->fit_info)
-        rc = mp_tensors_set_meta(bag, "fit_info", m->fit_info);
-    if (rc)
-        return mp_error_set(e, MP_ENOMEM, NAME ": out of memory");
-    return 0;
+    return lg_describe(state, bag, e);
 }
 
 static int choice_index(const char *const *names, const char *v)
@@ -1186,6 +1192,7 @@ const mp_algo mp_algo_logistic_regression = {
     .fit = lg_fit,
     .predict = lg_predict,
     .save = lg_save,
+    .describe = lg_describe,
     .load = lg_load,
     .destroy = lg_destroy,
 };

@@ -275,7 +275,7 @@ int mp_model_train(const mp_dataset *d, const size_t *rows, size_t n, const mp_t
     m->train_seconds = mp_clock_now() - t0;
     /* The algorithm knows its effective parameters; keep them for inspect. */
     mp_tensors tmp = {0};
-    if (a->save(m->state, &tmp, NULL) == 0) {
+    if (a->describe(m->state, &tmp, NULL) == 0) {
         const char *p = mp_tensors_meta(&tmp, "params");
         const char *f = mp_tensors_meta(&tmp, "fit_info");
         m->params_json = strdup(p ? p : "{}");

@@ -293,6 +293,23 @@ static int nb_predict(const void *state, const double *X, size_t n, size_t d, do
     return 0;
 }
 
+static int nb_describe(const void *state, mp_tensors *b, mp_error *e)
+{
+    const nb_state *s = state;
+    mp_buf j = {0};
+    mp_buf_puts(&j, "{\"var_smoothing\":");
+    mp_buf_double(&j, s->var_smoothing);
+    mp_buf_puts(&j, ",\"alpha\":");
+    mp_buf_double(&j, s->alpha);
+    mp_buf_putc(&j, '}');
+    if (j.oom || mp_tensors_set_meta(b, "params", j.data)) {
+        mp_buf_free(&j);
+        return mp_error_set(e, MP_ENOMEM, "naive-bayes: out of memory");
+    }
+    mp_buf_free(&j);
+    return 0;
+}
+
 static int nb_save(const void *state, mp_tensors *b, mp_error *e)
 {
     const nb_state *s = state;
@@ -319,20 +336,7 @@ static int nb_save(const void *state, mp_tensors *b, mp_error *e)
         int64_t sh[2] = {(int64_t)nc, (int64_t)s->ncats[j]};
         rc = mp_tensors_add(b, name, MP_DT_F64, 2, sh, s->catlp[j], e);
     }
-    if (rc)
-        return rc;
-    mp_buf j = {0};
-    mp_buf_puts(&j, "{\"var_smoothing\":");
-    mp_buf_double(&j, s->var_smoothing);
-    mp_buf_puts(&j, ",\"alpha\":");
-    mp_buf_double(&j, s->alpha);
-    mp_buf_putc(&j, '}');
-    if (j.oom || mp_tensors_set_meta(b, "params", j.data)) {
-        mp_buf_free(&j);
-        return mp_error_set(e, MP_ENOMEM, "naive-bayes: out of memory");
-    }
-    mp_buf_free(&j);
-    return 0;
+    return rc ? rc : nb_describe(state, b, e);
 }
 
 static int nb_load_params(const mp_tensors *b, nb_state *s, mp_error *e)
@@ -454,6 +458,7 @@ const mp_algo mp_algo_naive_bayes = {
     .fit = nb_fit,
     .predict = nb_predict,
     .save = nb_save,
+    .describe = nb_describe,
     .load = nb_load,
     .destroy = nb_destroy,
 };
