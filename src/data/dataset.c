@@ -105,6 +105,7 @@ static int fill_levels(const mp_table *t, size_t tc, const size_t *rows, size_t 
         double *x = &d->X[i * d->ncols + j];
         if (mp_is_missing(s)) {
             *x = NAN;
+            d->nmissing++;
             continue;
         }
         int lv = mp_strmap_get(map, s);
@@ -279,6 +280,7 @@ int mp_dataset_from_table(const mp_table *t, const mp_load_opts *o, mp_dataset *
             const char *s = mp_table_cell(t, r, fj->tc);
             if (mp_is_missing(s)) {
                 x[j] = NAN;
+                d->nmissing++;
                 continue;
             }
             if (mp_parse_number(s, &x[j])) {

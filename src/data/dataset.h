@@ -44,6 +44,7 @@ typedef struct mp_dataset {
     size_t nimage_dims; /* IDX images: 2 or 3 (rows, cols[, channels]) else 0 */
     size_t image_dims[3];
     size_t ndropped;    /* rows dropped by MP_MISSING_DROP */
+    size_t nmissing;    /* feature cells kept as NaN (missing) */
 } mp_dataset;
 
 typedef struct mp_load_opts {

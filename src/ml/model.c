@@ -255,8 +255,15 @@ int mp_model_train(const mp_dataset *d, const size_t *rows, size_t n, const mp_t
     mp_scale scale = o->scale < 0 ? mp_model_default_scale(a) : (mp_scale)o->scale;
     if ((rc = mp_prep_fit(&m->prep, d, rows, n, scale, o->missing, !a->raw_categories, e)))
         goto fail;
-    if ((rc = mp_prep_transform(&m->prep, d, rows, n, 1, &X, NULL, e)))
-        goto fail;
+    /* Unscaled numeric data is used as loaded: no copy of a large matrix. */
+    const double *Xin;
+    if (!rows && mp_prep_is_identity(&m->prep, d)) {
+        Xin = d->X;
+    } else {
+        if ((rc = mp_prep_transform(&m->prep, d, rows, n, 1, &X, NULL, e)))
+            goto fail;
+        Xin = X;
+    }
     y = malloc(n * sizeof *y);
     if (!y) {
         rc = mp_error_set(e, MP_ENOMEM, "out of memory");
@@ -265,7 +272,7 @@ int mp_model_train(const mp_dataset *d, const size_t *rows, size_t n, const mp_t
     if ((rc = mp_model_targets(m, d, rows, n, y, e)))
         goto fail;
     mp_fit_input in = {
-        .task = m->task, .X = X, .n = n, .d = m->prep.nout, .ncats = m->prep.ncats,
+        .task = m->task, .X = Xin, .n = n, .d = m->prep.nout, .ncats = m->prep.ncats,
         .y = y, .nclasses = m->nclasses, .seed = o->seed,
     };
     if ((rc = a->fit(&in, params, &m->state, e)))
@@ -300,9 +307,13 @@ int mp_model_predict(const mp_model *m, const mp_dataset *d, const size_t *rows,
     if (!rows)
         n = d->nrows;
     double *X = NULL;
-    int rc = mp_prep_transform(&m->prep, d, rows, n, impute, &X, &out->unseen, e);
-    if (rc)
-        return rc;
+    const double *Xin = d->X;
+    int rc = 0;
+    if (rows || !mp_prep_is_identity(&m->prep, d)) {
+        if ((rc = mp_prep_transform(&m->prep, d, rows, n, impute, &X, &out->unseen, e)))
+            return rc;
+        Xin = X;
+    }
     out->n = n;
     if (m->task == MP_TASK_REGRESS) {
         out->value = malloc((n ? n : 1) * sizeof *out->value);
@@ -310,7 +321,7 @@ int mp_model_predict(const mp_model *m, const mp_dataset *d, const size_t *rows,
             free(X);
             return mp_error_set(e, MP_ENOMEM, "out of memory");
         }
-        rc = m->algo->predict(m->state, X, n, m->prep.nout, out->value, e);
+        rc = m->algo->predict(m->state, Xin, n, m->prep.nout, out->value, e);
     } else {
         size_t k = m->nclasses;
         out->nclasses = k;
@@ -321,7 +332,7 @@ int mp_model_predict(const mp_model *m, const mp_dataset *d, const size_t *rows,
             mp_predictions_free(out);
             return mp_error_set(e, MP_ENOMEM, "out of memory");
         }
-        rc = m->algo->predict(m->state, X, n, m->prep.nout, out->proba, e);
+        rc = m->algo->predict(m->state, Xin, n, m->prep.nout, out->proba, e);
         for (size_t i = 0; rc == 0 && i < n; i++) {
             const double *p = out->proba + i * k;
             size_t best = 0;

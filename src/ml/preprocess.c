@@ -326,6 +326,19 @@ done:
     return 0;
 }
 
+int mp_prep_is_identity(const mp_prep *p, const mp_dataset *d)
+{
+    if (d->nmissing || p->nout != p->ncols || d->ncols != p->ncols)
+        return 0;
+    for (size_t j = 0; j < p->ncols; j++) {
+        const mp_prep_col *c = &p->cols[j];
+        if (c->kind != MP_COL_NUMERIC || d->cols[j].kind != MP_COL_NUMERIC || c->center != 0.0 ||
+            c->scale != 1.0 || strcmp(c->name, d->cols[j].name))
+            return 0;
+    }
+    return 1;
+}
+
 int mp_prep_save(const mp_prep *p, mp_tensors *b, mp_error *e)
 {
     size_t n = p->ncols;
