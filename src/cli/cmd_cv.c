@@ -148,7 +148,6 @@ int mp_cmd_cv(int argc, char **argv)
         mp_params_free(&params);
         if (rc == 0)
             rc = mp_model_score(m, d, te, nte, &scores[k], &e);
-        /* A test fold can hold a label the training folds lack (a rare class). */
         mp_model_release(m);
         if (rc) {
             mp_error_prefix(&e, "fold %zu", k + 1);

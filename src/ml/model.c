@@ -566,33 +566,35 @@ int mp_model_score(const mp_model *m, const mp_dataset *d, const size_t *rows, s
     if (!rows)
         n = d->nrows;
     mp_predictions p;
-    double *y = malloc((n ? n : 1) * sizeof *y);
-    if (!y)
-        return mp_error_set(e, MP_ENOMEM, "out of memory");
-    int rc = mp_model_targets(m, d, rows, n, y, e);
-    if (rc == 0)
-        rc = mp_model_predict(m, d, rows, n, 1, &p, e);
-    if (rc) {
-        free(y);
+    int rc = mp_model_predict(m, d, rows, n, 1, &p, e);
+    if (rc)
         return rc;
-    }
     if (m->task == MP_TASK_CLASSIFY) {
+        /* A label the model never saw (a rare class absent from a
+         * cross-validation fold's training part) is simply a miss. */
         size_t ok = 0;
         for (size_t i = 0; i < n; i++)
-            ok += (double)p.label[i] == y[i];
+            ok += class_of(m, d->y_text[rows ? rows[i] : i]) == (int)p.label[i];
         *score = n ? (double)ok / (double)n : 0.0;
-    } else {
-        double mean = 0, ss_tot = 0, ss_res = 0;
-        for (size_t i = 0; i < n; i++)
-            mean += y[i];
-        mean /= n ? (double)n : 1.0;
-        for (size_t i = 0; i < n; i++) {
-            ss_tot += (y[i] - mean) * (y[i] - mean);
-            ss_res += (y[i] - p.value[i]) * (y[i] - p.value[i]);
-        }
-        /* scikit-learn's convention for a constant target. */
-        *score = ss_tot > 0 ? 1.0 - ss_res / ss_tot : (ss_res == 0 ? 1.0 : 0.0);
+        mp_predictions_free(&p);
+        return 0;
     }
+    double *y = malloc((n ? n : 1) * sizeof *y);
+    if (!y || (rc = mp_model_targets(m, d, rows, n, y, e))) {
+        free(y);
+        mp_predictions_free(&p);
+        return y ? rc : mp_error_set(e, MP_ENOMEM, "out of memory");
+    }
+    double mean = 0, ss_tot = 0, ss_res = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += y[i];
+    mean /= n ? (double)n : 1.0;
+    for (size_t i = 0; i < n; i++) {
+        ss_tot += (y[i] - mean) * (y[i] - mean);
+        ss_res += (y[i] - p.value[i]) * (y[i] - p.value[i]);
+    }
+    /* scikit-learn's convention for a constant target. */
+    *score = ss_tot > 0 ? 1.0 - ss_res / ss_tot : (ss_res == 0 ? 1.0 : 0.0);
     mp_predictions_free(&p);
     free(y);
     return 0;

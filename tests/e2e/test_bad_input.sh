@@ -126,4 +126,9 @@ wait
 [ "$(ls "$T/conc" | sort -n | tr '\n' ' ')" = "1 2 3 4 5 6 " ] && ok || bad "concurrent versions: $(ls -a "$T/conc")"
 ks=$(for v in 1 2 3 4 5 6; do "$MLPIPE" inspect --model "$T/conc/$v" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["params"]["k"])'; done | sort -n | tr '\n' ' ')
 [ "$ks" = "1 2 3 4 5 6 " ] && ok || bad "each concurrent version holds its own model: $ks"
+# Cross-validation with a class too rare to be in every training part:
+# that fold's row counts as a miss instead of failing the run.
+printf 'a,y\n1,x\n2,x\n3,y\n4,y\n5,x\n6,y\n7,z\n8,x\n' >"$T/rare.csv"
+expect_exit 0 "cv with a rare class" -- "$MLPIPE" cv "$T/rare.csv" --target y --algorithm knn --param k=1 --folds 4
+expect_out "accuracy \(knn, 4 folds\)" "cv with a rare class prints its summary"
 finish
