@@ -36,6 +36,11 @@ expect_exit 0 "eval against IDX labels" -- "$MLPIPE" eval --predictions "$T/p.cs
 python3 -c "import json,sys; a=json.load(open(sys.argv[1]))['accuracy']; sys.exit(0 if a >= 0.98 else 1)" "$T/out" && ok || bad "separable images should be learned: $(cat "$T/out")"
 expect_exit 0 "predict --limit" -- "$MLPIPE" predict --model "$T/m" "$T/test-images-idx3-ubyte.gz" --limit 10
 [ "$(wc -l <"$T/out")" -eq 11 ] && ok || bad "--limit 10 predicts 10 rows"
+cp "$T/out" "$T/p10.csv"
+expect_exit 0 "eval a prefix of the images against the whole label file" -- "$MLPIPE" eval --predictions "$T/p10.csv" \
+    --actual "$T/test-labels-idx1-ubyte" --json
+expect_err "comparing the 10 predicted images of the 50 labels" "eval says it compares a prefix"
+python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j['n'] == 10 else 1)" "$T/out" && ok || bad "eval of 10 predictions counts 10"
 expect_exit 2 "truncated IDX" -- "$MLPIPE" train "$T/short-images-idx3-ubyte" --labels "$T/train-labels-idx1-ubyte.gz" \
     --algorithm knn --model-dir "$T/bad"
 expect_err "short-images-idx3-ubyte" "truncated IDX message names the file"
