@@ -152,7 +152,10 @@ int mp_cmd_train(int argc, char **argv)
            m->task == MP_TASK_CLASSIFY ? "classification" : "regression", d->nrows, d->ncols);
     if (m->task == MP_TASK_CLASSIFY)
         printf(", %zu classes", m->nclasses);
-    printf(" in %.3f s\n", m->train_seconds);
+    if (m->train_seconds < 1.0)
+        printf(" in %.1f ms\n", m->train_seconds * 1000.0);
+    else
+        printf(" in %.2f s\n", m->train_seconds);
     if (d->ndropped)
         printf("dropped %zu rows with missing values\n", d->ndropped);
     printf("training %s: %.4f (%zu rows)\n", m->task == MP_TASK_CLASSIFY ? "accuracy" : "R2", score, ns);
