@@ -30,19 +30,43 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Distinct sorted target values (numeric targets) of the given rows. */
+/* Distinct sorted target values (numeric targets) of the given rows.
+ * Targets usually hold a handful of classes: collect them into a small
+ * sorted set in one pass, and sort a full copy only when there are many. */
+#define MP_SMALL_SET 64
 static size_t distinct_values(const mp_dataset *d, const size_t *rows, size_t n, double **out)
 {
     double *v = malloc((n ? n : 1) * sizeof *v);
     if (!v)
         return (size_t)-1;
-    for (size_t i = 0; i < n; i++)
-        v[i] = d->y[rows ? rows[i] : i];
-    qsort(v, n, sizeof *v, cmp_double);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (k == 0 || v[i] != v[k - 1])
-            v[k++] = v[i];
+    size_t k = 0, i;
+    for (i = 0; i < n; i++) {
+        double x = d->y[rows ? rows[i] : i];
+        size_t lo = 0, hi = k;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (v[mid] < x)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < k && v[lo] == x)
+            continue;
+        if (k == MP_SMALL_SET)
+            break;
+        memmove(v + lo + 1, v + lo, (k - lo) * sizeof *v);
+        v[lo] = x;
+        k++;
+    }
+    if (i < n) {
+        for (i = 0; i < n; i++)
+            v[i] = d->y[rows ? rows[i] : i];
+        qsort(v, n, sizeof *v, cmp_double);
+        k = 0;
+        for (i = 0; i < n; i++)
+            if (k == 0 || v[i] != v[k - 1])
+                v[k++] = v[i];
+    }
     *out = v;
     return k;
 }
