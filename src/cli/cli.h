@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "data/dataset.h"
+#include "ml/model.h"
 
 /* Exit codes: 0 ok, 1 runtime failure, 2 usage or input error. */
 int mp_cli_exit_code(int rc);
@@ -16,6 +17,22 @@ int mp_cli_fail(const char *cmd, const mp_error *e);
 int mp_cli_delimiter(const mp_args *a, const char *cmd, char *out);
 /* Parses --missing error|drop|mean; def when absent. Returns 2 on error. */
 int mp_cli_missing(const mp_args *a, const char *cmd, mp_missing_policy def, mp_missing_policy *out);
+
+/* What train and cv share: the algorithm and its options, and how to load
+ * DATA (the one positional argument). */
+typedef struct mp_cli_training {
+    const char *data;
+    mp_train_opts train; /* .params points at params below */
+    mp_params params;
+    mp_load_opts load;   /* .categorical points at cats below */
+    const char *cats[MP_ARGS_MAX_REPEAT];
+} mp_cli_training;
+
+/* Reads --algorithm, --target/--labels, --id, --param, --scale, --missing,
+ * --task, --categorical, --limit, --seed and --delimiter. Prints a usage
+ * error and returns 2 on bad flags; free with mp_cli_training_free. */
+int mp_cli_training_parse(const mp_args *a, const char *cmd, const char *usage, mp_cli_training *t);
+void mp_cli_training_free(mp_cli_training *t);
 
 /* Writes b to path atomically, or to stdout when path is NULL or "-". */
 int mp_cli_write_output(const char *path, const mp_buf *b, mp_error *e);

@@ -38,68 +38,31 @@ int mp_cmd_cv(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    const char *algorithm = mp_args_get(&a, "algorithm"), *target = mp_args_get(&a, "target"),
-               *labels = mp_args_get(&a, "labels");
-    if (a.npos != 1 || !algorithm || (!target && !labels)) {
-        fprintf(stderr, "mlpipe cv: %s\n%s",
-                a.npos != 1 ? "expected one DATA file" : "--algorithm and --target are required", usage);
-        return 2;
-    }
+    mp_cli_training tr;
+    if ((rc = mp_cli_training_parse(&a, "cv", usage, &tr)))
+        return rc;
+    const char *algorithm = tr.train.algorithm;
     const mp_algo *algo = mp_algo_find(algorithm);
-    if (!algo) {
-        fprintf(stderr, "mlpipe cv: unknown algorithm '%s' (known: %s)\n", algorithm, mp_algo_names());
+    unsigned long folds;
+    if (mp_args_ulong(&a, "cv", "folds", 5, &folds)) {
+        mp_cli_training_free(&tr);
         return 2;
     }
-    int scale = -1, task = 0;
-    const char *s = mp_args_get(&a, "scale"), *t = mp_args_get(&a, "task");
-    if (s && !strcmp(s, "standard"))
-        scale = MP_SCALE_STANDARD;
-    else if (s && !strcmp(s, "minmax"))
-        scale = MP_SCALE_MINMAX;
-    else if (s && !strcmp(s, "none"))
-        scale = MP_SCALE_NONE;
-    else if (s) {
-        fprintf(stderr, "mlpipe cv: --scale '%s': expected standard, minmax or none\n", s);
-        return 2;
-    }
-    if (t && !strcmp(t, "classification"))
-        task = MP_TASK_CLASSIFY;
-    else if (t && !strcmp(t, "regression"))
-        task = MP_TASK_REGRESS;
-    else if (t) {
-        fprintf(stderr, "mlpipe cv: --task '%s': expected classification or regression\n", t);
-        return 2;
-    }
-    mp_missing_policy missing;
-    unsigned long limit, seed, folds;
-    char delim;
-    if (mp_cli_missing(&a, "cv", MP_MISSING_ERROR, &missing) || mp_args_ulong(&a, "cv", "limit", 0, &limit) ||
-        mp_args_ulong(&a, "cv", "seed", 42, &seed) || mp_args_ulong(&a, "cv", "folds", 5, &folds) ||
-        mp_cli_delimiter(&a, "cv", &delim))
-        return 2;
-
     mp_error e = {0};
     mp_dataset *d = NULL;
-    size_t *fold = NULL, *strata = NULL, *tr = NULL, *te = NULL;
+    size_t *fold = NULL, *strata = NULL, *tr_rows = NULL, *te = NULL;
     double *scores = NULL;
-    const char *pv[MP_ARGS_MAX_REPEAT], *cats[MP_ARGS_MAX_REPEAT];
-    size_t np = mp_args_all(&a, "param", pv, MP_ARGS_MAX_REPEAT);
-    size_t nc = mp_args_all(&a, "categorical", cats, MP_ARGS_MAX_REPEAT);
-    mp_load_opts lo = {
-        .delimiter = delim, .target = target ? target : "label", .id = mp_args_get(&a, "id"),
-        .missing = missing, .limit = limit, .labels = labels, .categorical = cats, .ncategorical = nc,
-    };
-    if ((rc = mp_dataset_load(a.pos[0], &lo, &d, &e)))
+    if ((rc = mp_dataset_load(tr.data, &tr.load, &d, &e)))
         goto done;
     mp_task the_task;
-    if ((rc = mp_model_infer_task(algo, d, task, &the_task, &e)))
+    if ((rc = mp_model_infer_task(algo, d, tr.train.task, &the_task, &e)))
         goto done;
     size_t n = d->nrows, nstrata = 0;
     fold = malloc(n * sizeof *fold);
-    tr = malloc(n * sizeof *tr);
+    tr_rows = malloc(n * sizeof *tr_rows);
     te = malloc(n * sizeof *te);
     scores = calloc(folds ? folds : 1, sizeof *scores);
-    if (!fold || !tr || !te || !scores) {
+    if (!fold || !tr_rows || !te || !scores) {
         rc = mp_error_set(&e, MP_ENOMEM, "out of memory");
         goto done;
     }
@@ -122,7 +85,7 @@ int mp_cmd_cv(int argc, char **argv)
         }
         mp_strmap_destroy(ix);
     }
-    if ((rc = mp_split_kfold(n, folds, seed, strata, nstrata, fold, &e)))
+    if ((rc = mp_split_kfold(n, folds, tr.train.seed, strata, nstrata, fold, &e)))
         goto done;
     const char *metric = the_task == MP_TASK_CLASSIFY ? "accuracy" : "R2";
     printf("%-6s %8s %8s %10s\n", "fold", "train", "test", metric);
@@ -132,20 +95,15 @@ int mp_cmd_cv(int argc, char **argv)
             if (fold[i] == k)
                 te[nte++] = i;
             else
-                tr[ntr++] = i;
+                tr_rows[ntr++] = i;
         }
-        mp_params params = {0};
-        for (size_t i = 0; i < np; i++)
-            if ((rc = mp_params_add(&params, pv[i], &e)))
-                break;
+        /* The parameters are read afresh by every fold's training. */
+        if (tr.params.n)
+            memset(tr.params.used, 0, tr.params.n);
         mp_model *m = NULL;
-        mp_train_opts to = {
-            .algorithm = algorithm, .params = &params, .scale = scale, .missing = missing,
-            .task = (int)the_task, .seed = seed,
-        };
-        if (rc == 0)
-            rc = mp_model_train(d, tr, ntr, &to, &m, &e);
-        mp_params_free(&params);
+        mp_train_opts to = tr.train;
+        to.task = (int)the_task;
+        rc = mp_model_train(d, tr_rows, ntr, &to, &m, &e);
         if (rc == 0)
             rc = mp_model_score(m, d, te, nte, &scores[k], &e);
         mp_model_release(m);
@@ -165,9 +123,10 @@ int mp_cmd_cv(int argc, char **argv)
 done:
     free(fold);
     free(strata);
-    free(tr);
+    free(tr_rows);
     free(te);
     free(scores);
     mp_dataset_destroy(d);
+    mp_cli_training_free(&tr);
     return rc ? mp_cli_fail("cv", &e) : 0;
 }

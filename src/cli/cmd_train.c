@@ -56,75 +56,22 @@ int mp_cmd_train(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    const char *algorithm = mp_args_get(&a, "algorithm"), *model_dir = mp_args_get(&a, "model-dir");
-    const char *target = mp_args_get(&a, "target"), *labels = mp_args_get(&a, "labels");
-    if (a.npos != 1 || !algorithm || !model_dir || (!target && !labels)) {
-        fprintf(stderr, "mlpipe train: %s\n%s",
-                a.npos != 1 ? "expected one DATA file"
-                            : "--algorithm, --model-dir and --target (or --labels) are required",
-                usage);
+    const char *model_dir = mp_args_get(&a, "model-dir");
+    if (!model_dir) {
+        fprintf(stderr, "mlpipe train: --model-dir is required\n%s", usage);
         return 2;
     }
-    const mp_algo *algo = mp_algo_find(algorithm);
-    if (!algo) {
-        fprintf(stderr, "mlpipe train: unknown algorithm '%s' (known: %s)\n", algorithm, mp_algo_names());
-        return 2;
-    }
-    int scale = -1, task = 0;
-    const char *s = mp_args_get(&a, "scale");
-    if (s) {
-        if (!strcmp(s, "standard"))
-            scale = MP_SCALE_STANDARD;
-        else if (!strcmp(s, "minmax"))
-            scale = MP_SCALE_MINMAX;
-        else if (!strcmp(s, "none"))
-            scale = MP_SCALE_NONE;
-        else {
-            fprintf(stderr, "mlpipe train: --scale '%s': expected standard, minmax or none\n", s);
-            return 2;
-        }
-    }
-    const char *t = mp_args_get(&a, "task");
-    if (t) {
-        if (!strcmp(t, "classification"))
-            task = MP_TASK_CLASSIFY;
-        else if (!strcmp(t, "regression"))
-            task = MP_TASK_REGRESS;
-        else {
-            fprintf(stderr, "mlpipe train: --task '%s': expected classification or regression\n", t);
-            return 2;
-        }
-    }
-    mp_missing_policy missing;
-    unsigned long limit, seed;
-    char delim;
-    if (mp_cli_missing(&a, "train", MP_MISSING_ERROR, &missing) ||
-        mp_args_ulong(&a, "train", "limit", 0, &limit) || mp_args_ulong(&a, "train", "seed", 42, &seed) ||
-        mp_cli_delimiter(&a, "train", &delim))
-        return 2;
-
+    mp_cli_training tr;
+    if ((rc = mp_cli_training_parse(&a, "train", usage, &tr)))
+        return rc;
+    const char *algorithm = tr.train.algorithm;
     mp_error e = {0};
-    mp_params params = {0};
     mp_dataset *d = NULL;
     mp_model *m = NULL;
     size_t *scored = NULL;
-    const char *pv[MP_ARGS_MAX_REPEAT], *cats[MP_ARGS_MAX_REPEAT];
-    size_t np = mp_args_all(&a, "param", pv, MP_ARGS_MAX_REPEAT);
-    size_t nc = mp_args_all(&a, "categorical", cats, MP_ARGS_MAX_REPEAT);
-    for (size_t i = 0; i < np; i++)
-        if ((rc = mp_params_add(&params, pv[i], &e)))
-            goto done;
-    mp_load_opts lo = {
-        .delimiter = delim, .target = target ? target : "label", .id = mp_args_get(&a, "id"),
-        .missing = missing, .limit = limit, .labels = labels, .categorical = cats, .ncategorical = nc,
-    };
-    if ((rc = mp_dataset_load(a.pos[0], &lo, &d, &e)))
+    if ((rc = mp_dataset_load(tr.data, &tr.load, &d, &e)))
         goto done;
-    mp_train_opts to = {
-        .algorithm = algorithm, .params = &params, .scale = scale, .missing = missing, .task = task,
-        .seed = seed,
-    };
-    if ((rc = mp_model_train(d, NULL, 0, &to, &m, &e)))
+    if ((rc = mp_model_train(d, NULL, 0, &tr.train, &m, &e)))
         goto done;
     /* The training score on at most MAX_SCORED_ROWS evenly spaced rows:
      * enough to spot a broken fit without re-predicting a huge set. */
@@ -173,6 +120,6 @@ done:
     free(scored);
     mp_model_release(m);
     mp_dataset_destroy(d);
-    mp_params_free(&params);
+    mp_cli_training_free(&tr);
     return rc ? mp_cli_fail("train", &e) : 0;
 }

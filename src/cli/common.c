@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "core/fileio.h"
+#include "ml/preprocess.h"
 
 int mp_cli_exit_code(int rc)
 {
@@ -74,3 +75,68 @@ int mp_cli_write_output(const char *path, const mp_buf *b, mp_error *e)
     }
     return mp_write_atomic(path, b->data ? b->data : "", b->len, e);
 }
+
+int mp_cli_training_parse(const mp_args *a, const char *cmd, const char *usage, mp_cli_training *t)
+{
+    memset(t, 0, sizeof *t);
+    const char *algorithm = mp_args_get(a, "algorithm"), *target = mp_args_get(a, "target");
+    const char *labels = mp_args_get(a, "labels");
+    if (a->npos != 1 || !algorithm || (!target && !labels)) {
+        fprintf(stderr, "mlpipe %s: %s\n%s", cmd,
+                a->npos != 1 ? "expected one DATA file" : "--algorithm and --target (or --labels) are required",
+                usage);
+        return 2;
+    }
+    if (!mp_algo_find(algorithm)) {
+        fprintf(stderr, "mlpipe %s: unknown algorithm '%s' (known: %s)\n", cmd, algorithm, mp_algo_names());
+        return 2;
+    }
+    t->data = a->pos[0];
+    t->train.algorithm = algorithm;
+    t->train.params = &t->params;
+    t->train.scale = -1;
+    const char *s = mp_args_get(a, "scale"), *task = mp_args_get(a, "task");
+    if (s) {
+        static const char *const names[] = {"none", "standard", "minmax"};
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(s, names[i]))
+                t->train.scale = i;
+        if (t->train.scale < 0) {
+            fprintf(stderr, "mlpipe %s: --scale '%s': expected standard, minmax or none\n", cmd, s);
+            return 2;
+        }
+    }
+    if (task && !strcmp(task, "classification"))
+        t->train.task = MP_TASK_CLASSIFY;
+    else if (task && !strcmp(task, "regression"))
+        t->train.task = MP_TASK_REGRESS;
+    else if (task) {
+        fprintf(stderr, "mlpipe %s: --task '%s': expected classification or regression\n", cmd, task);
+        return 2;
+    }
+    unsigned long limit, seed;
+    char delim;
+    if (mp_cli_missing(a, cmd, MP_MISSING_ERROR, &t->train.missing) ||
+        mp_args_ulong(a, cmd, "limit", 0, &limit) || mp_args_ulong(a, cmd, "seed", 42, &seed) ||
+        mp_cli_delimiter(a, cmd, &delim))
+        return 2;
+    t->train.seed = seed;
+    const char *pv[MP_ARGS_MAX_REPEAT];
+    size_t np = mp_args_all(a, "param", pv, MP_ARGS_MAX_REPEAT);
+    for (size_t i = 0; i < np; i++) {
+        mp_error e = {0};
+        if (mp_params_add(&t->params, pv[i], &e)) {
+            fprintf(stderr, "mlpipe %s: --param: %s\n", cmd, e.msg);
+            mp_cli_training_free(t);
+            return 2;
+        }
+    }
+    t->load = (mp_load_opts){
+        .delimiter = delim, .target = target ? target : "label", .id = mp_args_get(a, "id"),
+        .missing = t->train.missing, .limit = limit, .labels = labels, .categorical = t->cats,
+        .ncategorical = mp_args_all(a, "categorical", t->cats, MP_ARGS_MAX_REPEAT),
+    };
+    return 0;
+}
+
+void mp_cli_training_free(mp_cli_training *t) { mp_params_free(&t->params); }
