@@ -15,7 +15,7 @@ done >"$T/sources"
 xargs -P "$(nproc)" -I{} sh -c 'clang '"$flags"' -c "{}" -o "'"$T"'/obj/$(echo "{}" | tr / _).o"' <"$T/sources" \
     || { bad "building the library for fuzzing failed"; finish; exit 1; }
 libs="-ljansson -llapacke -lopenblas -lz -lm -lpthread"
-for lib in lz4 zstd; do pkg-config --exists "lib$lib" && libs="$libs $(pkg-config --libs "lib$lib")"; done
+libs="$libs $(pkg-config --libs liblz4 libzstd snappy)"
 for target in "$SRC"/tests/fuzz/fuzz_*.c; do
     name=$(basename "$target" .c)
     corpus_name=${name#fuzz_}
