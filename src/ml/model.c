@@ -316,10 +316,8 @@ int mp_model_train(const mp_dataset *d, const size_t *rows, size_t n, const mp_t
     if ((rc = mp_prep_fit(&m->prep, d, rows, n, scale, o->missing, !a->raw_categories, e)))
         goto fail;
     /* Unscaled numeric data is used as loaded: no copy of a large matrix. */
-    const double *Xin;
-    if (!rows && mp_prep_is_identity(&m->prep, d)) {
-        Xin = d->X;
-    } else {
+    const double *Xin = mp_prep_passthrough(&m->prep, d, rows, n);
+    if (!Xin) {
         if ((rc = mp_prep_transform(&m->prep, d, rows, n, 1, &X, NULL, e)))
             goto fail;
         Xin = X;
@@ -367,9 +365,9 @@ int mp_model_predict(const mp_model *m, const mp_dataset *d, const size_t *rows,
     if (!rows)
         n = d->nrows;
     double *X = NULL;
-    const double *Xin = d->X;
+    const double *Xin = mp_prep_passthrough(&m->prep, d, rows, n);
     int rc = 0;
-    if (rows || !mp_prep_is_identity(&m->prep, d)) {
+    if (!Xin) {
         if ((rc = mp_prep_transform(&m->prep, d, rows, n, impute, &X, &out->unseen, e)))
             return rc;
         Xin = X;

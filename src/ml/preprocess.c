@@ -326,17 +326,23 @@ done:
     return 0;
 }
 
-int mp_prep_is_identity(const mp_prep *p, const mp_dataset *d)
+const double *mp_prep_passthrough(const mp_prep *p, const mp_dataset *d, const size_t *rows,
+                                  size_t n)
 {
     if (d->nmissing || p->nout != p->ncols || d->ncols != p->ncols)
-        return 0;
+        return NULL;
     for (size_t j = 0; j < p->ncols; j++) {
         const mp_prep_col *c = &p->cols[j];
         if (c->kind != MP_COL_NUMERIC || d->cols[j].kind != MP_COL_NUMERIC || c->center != 0.0 ||
             c->scale != 1.0 || strcmp(c->name, d->cols[j].name))
-            return 0;
+            return NULL;
     }
-    return 1;
+    if (!rows)
+        return d->X;
+    for (size_t i = 1; i < n; i++)
+        if (rows[i] != rows[0] + i)
+            return NULL;
+    return n ? d->X + rows[0] * d->ncols : d->X;
 }
 
 int mp_prep_save(const mp_prep *p, mp_tensors *b, mp_error *e)

@@ -49,10 +49,12 @@ int mp_prep_fit(mp_prep *p, const mp_dataset *d, const size_t *rows, size_t n, m
  * *unseen (may be NULL) receives the number of unseen categorical cells. */
 int mp_prep_transform(const mp_prep *p, const mp_dataset *d, const size_t *rows, size_t n,
                       int impute, double **X, size_t *unseen, mp_error *e);
-/* 1 when transforming all rows of d would copy d->X unchanged: numeric
- * columns in the same order, no scaling, no missing cells. Callers may then
- * use d->X directly. */
-int mp_prep_is_identity(const mp_prep *p, const mp_dataset *d);
+/* When transforming rows[0..n) of d (all rows when rows is NULL) would
+ * copy a contiguous block of d->X unchanged (numeric columns in the same
+ * order, no scaling, no missing cells, consecutive rows), returns that
+ * block, which callers may use instead; NULL otherwise. */
+const double *mp_prep_passthrough(const mp_prep *p, const mp_dataset *d, const size_t *rows,
+                                  size_t n);
 /* Saves as tensors "prep.fill", "prep.center", "prep.scale" and metadata
  * "input_schema" (JSON list of {name, type, levels}) and "preprocessing". */
 int mp_prep_save(const mp_prep *p, mp_tensors *b, mp_error *e);

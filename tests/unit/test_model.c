@@ -161,6 +161,34 @@ static void test_mean_imputation_uses_training_means(void)
     mp_dataset_destroy(d);
 }
 
+static void test_passthrough_only_when_unchanged(void)
+{
+    mp_dataset *d = load("a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n", "y", NULL, MP_MISSING_ERROR);
+    REQUIRE(d);
+    mp_prep p;
+    REQUIRE(mp_prep_fit(&p, d, NULL, 0, MP_SCALE_NONE, MP_MISSING_ERROR, 1, NULL) == 0);
+    size_t consecutive[] = {1, 2, 3}, gaps[] = {0, 2};
+    CHECK(mp_prep_passthrough(&p, d, NULL, 0) == d->X);
+    CHECK(mp_prep_passthrough(&p, d, consecutive, 3) == d->X + 2);
+    CHECK(mp_prep_passthrough(&p, d, gaps, 2) == NULL);
+    mp_prep_free(&p);
+    REQUIRE(mp_prep_fit(&p, d, NULL, 0, MP_SCALE_STANDARD, MP_MISSING_ERROR, 1, NULL) == 0);
+    CHECK(mp_prep_passthrough(&p, d, NULL, 0) == NULL);
+    mp_prep_free(&p);
+    /* Either way, the same predictions. */
+    mp_model *m = NULL;
+    mp_train_opts o = {.algorithm = "logistic-regression", .scale = MP_SCALE_NONE};
+    REQUIRE(mp_model_train(d, NULL, 0, &o, &m, NULL) == 0);
+    mp_predictions a, b;
+    REQUIRE(mp_model_predict(m, d, consecutive, 3, 0, &a, NULL) == 0);
+    REQUIRE(mp_model_predict(m, d, gaps, 2, 0, &b, NULL) == 0);
+    CHECK(memcmp(a.proba + 2, b.proba + 2, 2 * sizeof(double)) == 0); /* row 2 in both */
+    mp_predictions_free(&a);
+    mp_predictions_free(&b);
+    mp_model_release(m);
+    mp_dataset_destroy(d);
+}
+
 static void test_task_errors(void)
 {
     mp_dataset *d = load("a,y\n1,0.5\n2,1.5\n3,2.25\n", "y", NULL, MP_MISSING_ERROR);
@@ -199,6 +227,7 @@ int main(void)
     RUN(test_standard_scaling_is_population);
     RUN(test_categorical_and_unseen);
     RUN(test_mean_imputation_uses_training_means);
+    RUN(test_passthrough_only_when_unchanged);
     RUN(test_task_errors);
     mp_remove_tree(tmpdir);
     return TEST_SUMMARY();
