@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD := build
 ASAN := build-asan
 
-.PHONY: all deps build test demo bench-ml clean fixtures valgrind
+.PHONY: all deps build test demo bench-ml bench-log clean fixtures valgrind
 
 all: build
 
@@ -30,6 +30,13 @@ bench-ml: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	@bench/run-bench-ml $(BUILD)
+
+# The event log's produce/consume throughput beside dd on the same disk.
+bench-log: deps
+	@scripts/install-deps test
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@bench/run-bench-log $(BUILD)
 
 # Regenerates the scikit-learn fixtures (needs python3-sklearn); the suite
 # itself only reads the committed files.

@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "data/dataset.h"
+#include "log/log.h"
 #include "ml/model.h"
 
 /* Exit codes: 0 ok, 1 runtime failure, 2 usage or input error. */
@@ -43,5 +44,25 @@ int mp_cmd_predict(int argc, char **argv);
 int mp_cmd_eval(int argc, char **argv);
 int mp_cmd_cv(int argc, char **argv);
 int mp_cmd_inspect(int argc, char **argv);
+
+/* ---- the event-log commands (topic, produce, consume) ---- */
+
+/* The log's data directory: --data-dir, else $MLPIPE_DATA_DIR (when set and
+ * not empty), else ./mlpipe-data. */
+const char *mp_cli_data_dir(const mp_args *a);
+
+/* Opens the embedded log in mp_cli_data_dir(a) with no background thread
+ * (one-shot commands; mp_log_close flushes). A data directory that is not a
+ * directory or not accessible gives MP_EINVAL; a missing one MP_ENOTFOUND
+ * unless create is 1, when it (and its parents) are created. */
+int mp_cli_open_log(const mp_args *a, int create, mp_log **out, mp_error *e);
+
+/* Parses --partition (a non-negative integer) into *out, -1 when absent.
+ * Prints "mlpipe CMD: ..." and returns 2 on a bad value. */
+int mp_cli_partition_flag(const mp_args *a, const char *cmd, int32_t *out);
+
+int mp_cmd_topic(int argc, char **argv);
+int mp_cmd_produce(int argc, char **argv);
+int mp_cmd_consume(int argc, char **argv);
 
 #endif

@@ -1,5 +1,8 @@
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -140,3 +143,90 @@ int mp_cli_training_parse(const mp_args *a, const char *cmd, const char *usage, 
 }
 
 void mp_cli_training_free(mp_cli_training *t) { mp_params_free(&t->params); }
+
+/* ---- the event-log commands ---- */
+
+const char *mp_cli_data_dir(const mp_args *a)
+{
+    const char *d = mp_args_get(a, "data-dir");
+    if (d)
+        return d;
+    d = getenv("MLPIPE_DATA_DIR");
+    return d && d[0] ? d : "./mlpipe-data";
+}
+
+/* The closest existing ancestor of path (for a permission check before
+ * creating it), written into out. */
+static void existing_ancestor(const char *path, char *out, size_t n)
+{
+    snprintf(out, n, "%s", path);
+    for (;;) {
+        size_t len = strlen(out);
+        while (len > 1 && out[len - 1] == '/')
+            out[--len] = 0;
+        char *slash = strrchr(out, '/');
+        if (!slash) {
+            snprintf(out, n, ".");
+            return;
+        }
+        if (slash == out)
+            out[1] = 0;
+        else
+            *slash = 0;
+        struct stat st;
+        if (stat(out, &st) == 0 || errno != ENOENT)
+            return;
+    }
+}
+
+int mp_cli_open_log(const mp_args *a, int create, mp_log **out, mp_error *e)
+{
+    const char *dir = mp_cli_data_dir(a);
+    *out = NULL;
+    if (!dir[0])
+        return mp_error_set(e, MP_EINVAL, "--data-dir: empty directory name");
+    /* The log would report these as I/O failures deep inside; checked here
+     * they are what they are, a data directory the user must fix. */
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return mp_error_set(e, MP_EINVAL, "data directory '%s' is not a directory", dir);
+        if (access(dir, R_OK | W_OK | X_OK))
+            return mp_error_set(e, MP_EINVAL, "data directory '%s': %s (the log needs to read and write it)",
+                                dir, strerror(errno));
+    } else if (errno == ENOENT) {
+        if (!create)
+            return mp_error_set(e, MP_ENOTFOUND,
+                                "data directory '%s' does not exist (give --data-dir DIR or set "
+                                "MLPIPE_DATA_DIR; 'mlpipe topic create' creates it)",
+                                dir);
+        char anc[4096];
+        existing_ancestor(dir, anc, sizeof anc);
+        if (access(anc, W_OK | X_OK))
+            return mp_error_set(e, MP_EINVAL, "cannot create data directory '%s': '%s': %s", dir, anc,
+                                strerror(errno));
+    } else {
+        return mp_error_set(e, MP_EINVAL, "data directory '%s': %s", dir, strerror(errno));
+    }
+    mp_log_options opts = MP_LOG_OPTIONS_INIT;
+    opts.background = 0;
+    return mp_log_open_embedded(dir, &opts, out, e);
+}
+
+int mp_cli_partition_flag(const mp_args *a, const char *cmd, int32_t *out)
+{
+    const char *v = mp_args_get(a, "partition");
+    *out = -1;
+    if (!v)
+        return 0;
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < 0 || x >= MP_LOG_MAX_PARTITIONS) {
+        fprintf(stderr, "mlpipe %s: --partition: '%s' is not a partition number (0..%d)\n", cmd, v,
+                MP_LOG_MAX_PARTITIONS - 1);
+        return 2;
+    }
+    *out = (int32_t)x;
+    return 0;
+}

@@ -16,6 +16,11 @@ static const char usage[] =
     "  cv       k-fold cross-validation of an algorithm\n"
     "  inspect  show a saved model and its versions\n"
     "\n"
+    "Event log (embedded; Kafka's record format and partitioner):\n"
+    "  topic    create, list, describe, delete or compact topics\n"
+    "  produce  append standard input to a topic, one record per line\n"
+    "  consume  print a topic's records, optionally as a consumer group\n"
+    "\n"
     "Run 'mlpipe <command> --help' for a command's options.\n";
 
 struct command {
@@ -26,6 +31,7 @@ struct command {
 static const struct command commands[] = {
     {"split", mp_cmd_split},   {"train", mp_cmd_train}, {"predict", mp_cmd_predict},
     {"eval", mp_cmd_eval},     {"cv", mp_cmd_cv},       {"inspect", mp_cmd_inspect},
+    {"topic", mp_cmd_topic},   {"produce", mp_cmd_produce}, {"consume", mp_cmd_consume},
 };
 
 int main(int argc, char **argv)
