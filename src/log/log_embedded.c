@@ -33,6 +33,7 @@
 #include "core/fileio.h"
 #include "core/murmur2.h"
 #include "log/log.h"
+#include "log/log_cleaner.h"
 #include "log/log_compact.h"
 #include "log/log_groups.h"
 #include "log/log_impl.h"
@@ -941,6 +942,15 @@ static int do_compact(mp_partition *p, const mp_log_topic_config *cfg, int64_t n
     return mp_log_compact_partition(p, cfg, now, e);
 }
 
+/* The background cleaner: compacts a partition only when it has enough new
+ * data to clean (log_cleaner.h). */
+static int do_clean(mp_partition *p, const mp_log_topic_config *cfg, int64_t now, void *arg,
+                    mp_error *e)
+{
+    int rc = mp_log_cleaner_maybe_clean(p, cfg, now, e);
+    return rc < 0 ? rc : 0;
+}
+
 static int emb_flush(void *impl, const char *name, mp_error *e)
 {
     return for_partitions(impl, name, do_flush, NULL, e);
@@ -981,6 +991,12 @@ static void *bg_main(void *arg)
 {
     emb *l = arg;
     int64_t last_retention = mp_clock_wall_ms();
+    /* The cleaner looks every log.cleaner.backoff.ms (Kafka's 15 s, or the
+     * retention check interval when shorter). */
+    int64_t clean_every = MP_LOG_CLEANER_BACKOFF_MS;
+    if (l->opts.retention_check_ms > 0 && l->opts.retention_check_ms < clean_every)
+        clean_every = l->opts.retention_check_ms;
+    int64_t last_clean = last_retention;
     pthread_mutex_lock(&l->bg_mu);
     while (!l->stopping) {
         struct timespec deadline;
@@ -997,6 +1013,10 @@ static void *bg_main(void *arg)
             int64_t deleted = 0;
             for_partitions(l, NULL, do_retention, &deleted, NULL);
             last_retention = now;
+        }
+        if (now - last_clean >= clean_every) {
+            for_partitions(l, NULL, do_clean, NULL, NULL);
+            last_clean = mp_clock_wall_ms();
         }
         pthread_mutex_lock(&l->bg_mu);
     }
