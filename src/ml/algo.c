@@ -1,5 +1,6 @@
 #include "ml/algo.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const mp_algo *const algos[] = {
@@ -18,3 +19,13 @@ const mp_algo *mp_algo_find(const char *name)
 }
 
 const char *mp_algo_names(void) { return "knn|naive-bayes|linear-regression|logistic-regression"; }
+
+int mp_algo_write_meta(mp_tensors *b, char *params_json, const char *fit_info, const char *algo,
+                       mp_error *e)
+{
+    int rc = params_json ? mp_tensors_set_meta(b, "params", params_json) : MP_ENOMEM;
+    free(params_json);
+    if (!rc && fit_info)
+        rc = mp_tensors_set_meta(b, "fit_info", fit_info);
+    return rc ? mp_error_set(e, MP_ENOMEM, "%s: out of memory", algo) : 0;
+}

@@ -65,6 +65,12 @@ extern const mp_algo mp_algo_naive_bayes;
 extern const mp_algo mp_algo_linear_regression;
 extern const mp_algo mp_algo_logistic_regression;
 
+/* What every describe writes: "params" (params_json, which this frees) and,
+ * when not NULL, "fit_info". A NULL params_json means its formatting ran out
+ * of memory. For algorithms' describe functions. */
+int mp_algo_write_meta(mp_tensors *b, char *params_json, const char *fit_info, const char *algo,
+                       mp_error *e);
+
 /* The algorithm called name, or NULL. */
 const mp_algo *mp_algo_find(const char *name);
 /* "knn|naive-bayes|linear-regression|logistic-regression" for messages. */

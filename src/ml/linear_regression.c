@@ -455,16 +455,7 @@ static int lr_predict(const void *state, const double *X, size_t n, size_t d, do
 static int lr_describe(const void *state, mp_tensors *bag, mp_error *e)
 {
     const linreg *m = state;
-    char *pj = params_json(m);
-    if (!pj)
-        return mp_error_set(e, MP_ENOMEM, NAME ": out of memory");
-    int rc = mp_tensors_set_meta(bag, "params", pj);
-    free(pj);
-    if (!rc && m->fit_info)
-        rc = mp_tensors_set_meta(bag, "fit_info", m->fit_info);
-    if (rc)
-        return mp_error_set(e, MP_ENOMEM, NAME ": out of memory");
-    return 0;
+    return mp_algo_write_meta(bag, params_json(m), m->fit_info, NAME, e);
 }
 
 static int lr_save(const void *state, mp_tensors *bag, mp_error *e)
