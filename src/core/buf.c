@@ -10,6 +10,10 @@ static int reserve(mp_buf *b, size_t extra)
 {
     if (b->oom)
         return -1;
+    if (extra > (size_t)-1 / 2 - b->len) {
+        b->oom = 1;
+        return -1;
+    }
     if (b->len + extra + 1 <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 64;
@@ -28,6 +32,11 @@ static int reserve(mp_buf *b, size_t extra)
     b->data = p;
     b->cap = cap;
     return 0;
+}
+
+void *mp_buf_reserve(mp_buf *b, size_t extra)
+{
+    return reserve(b, extra) ? NULL : b->data + b->len;
 }
 
 void mp_buf_append(mp_buf *b, const void *p, size_t n)

@@ -22,6 +22,10 @@ void mp_buf_printf(mp_buf *b, const char *fmt, ...) __attribute__((format(printf
 void mp_buf_double(mp_buf *b, double v);
 /* Appends a CSV field, quoted per RFC 4180 when it holds delim, quote, CR or LF. */
 void mp_buf_csv_field(mp_buf *b, const char *s, char delim);
+/* Makes room for extra more bytes (and the NUL) without changing len, and
+ * returns where they go (data + len), or NULL after an allocation failure
+ * (which, as always, sets oom). For callers that write in place. */
+void *mp_buf_reserve(mp_buf *b, size_t extra);
 void mp_buf_reset(mp_buf *b);
 void mp_buf_free(mp_buf *b);
 /* Hands the string to the caller (who frees it) and resets the buffer. */

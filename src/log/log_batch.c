@@ -71,34 +71,6 @@ static inline uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) << 32
 
 /* ---- growing an mp_buf in place --------------------------------------- */
 
-/* Makes room for `extra` more bytes after b->len (plus mp_buf's NUL) and
- * returns where they start; the caller writes there and advances b->len.
- * NULL (and b->oom set) when out of memory. Keeps mp_buf's invariants, so
- * the buffer stays usable with the mp_buf_* functions. */
-static uint8_t *buf_room(mp_buf *b, size_t extra)
-{
-    if (b->oom)
-        return NULL;
-    if (extra > SIZE_MAX - 1 - b->len) {
-        b->oom = 1;
-        return NULL;
-    }
-    size_t need = b->len + extra + 1;
-    if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < need)
-            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-        char *p = realloc(b->data, cap);
-        if (!p) {
-            b->oom = 1;
-            return NULL;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    return (uint8_t *)b->data + b->len;
-}
-
 static void buf_set_len(mp_buf *b, size_t len)
 {
     b->len = len;
@@ -222,7 +194,7 @@ static int compress_gzip(const uint8_t *src, size_t n, int level, mp_buf *out, m
                      Z_DEFAULT_STRATEGY) != Z_OK)
         return mp_error_set(e, MP_ENOMEM, "gzip: cannot initialise the compressor");
     uLong bound = deflateBound(&zs, (uLong)n);
-    uint8_t *dst = buf_room(out, bound);
+    uint8_t *dst = (uint8_t *)mp_buf_reserve(out, bound);
     if (!dst) {
         deflateEnd(&zs);
         return mp_error_set(e, MP_ENOMEM, "gzip: out of memory");
@@ -252,7 +224,7 @@ static int compress_lz4(const uint8_t *src, size_t n, int level, mp_buf *out, mp
     prefs.frameInfo.blockChecksumFlag = LZ4F_noBlockChecksum;
     prefs.compressionLevel = level;
     size_t bound = LZ4F_compressFrameBound(n, &prefs);
-    uint8_t *dst = buf_room(out, bound);
+    uint8_t *dst = (uint8_t *)mp_buf_reserve(out, bound);
     if (!dst)
         return mp_error_set(e, MP_ENOMEM, "lz4: out of memory");
     size_t r = LZ4F_compressFrame(dst, bound, src, n, &prefs);
@@ -265,7 +237,7 @@ static int compress_lz4(const uint8_t *src, size_t n, int level, mp_buf *out, mp
 static int compress_zstd(const uint8_t *src, size_t n, int level, mp_buf *out, mp_error *e)
 {
     size_t bound = ZSTD_compressBound(n);
-    uint8_t *dst = buf_room(out, bound);
+    uint8_t *dst = (uint8_t *)mp_buf_reserve(out, bound);
     if (!dst)
         return mp_error_set(e, MP_ENOMEM, "zstd: out of memory");
     size_t r = ZSTD_compress(dst, bound, src, n, level ? level : ZSTD_CLEVEL_DEFAULT);
@@ -279,7 +251,7 @@ static int compress_snappy(const uint8_t *src, size_t n, mp_buf *out, mp_error *
 {
     size_t nblocks = (n + XERIAL_BLOCK - 1) / XERIAL_BLOCK;
     size_t bound = XERIAL_HEADER + nblocks * (4 + snappy_max_compressed_length(XERIAL_BLOCK));
-    uint8_t *dst = buf_room(out, bound);
+    uint8_t *dst = (uint8_t *)mp_buf_reserve(out, bound);
     if (!dst)
         return mp_error_set(e, MP_ENOMEM, "snappy: out of memory");
     uint8_t *p = dst;
@@ -369,7 +341,8 @@ int mp_batch_encode_ex(mp_buf *out, int64_t base_offset, const mp_record *recs, 
         return mp_error_set(e, MP_EINVAL, "batch encode: offsets overflow int64");
 
     size_t start = out->len;
-    uint8_t *h = buf_room(out, MP_BATCH_HEADER_SIZE + (o->compression ? 0 : (size_t)total));
+    uint8_t *h = (uint8_t *)mp_buf_reserve(
+        out, MP_BATCH_HEADER_SIZE + (o->compression ? 0 : (size_t)total));
     if (!h)
         return mp_error_set(e, MP_ENOMEM, "batch encode: out of memory");
     int16_t attrs = (int16_t)((o->attributes & ~MP_BATCH_ATTR_COMPRESSION_MASK) | o->compression);
@@ -538,7 +511,7 @@ static uint8_t *out_room(mp_buf *s, size_t limit, size_t *avail, const char *cod
         size_t grow = s->len < 65536 ? 65536 : s->len;
         if (grow > max_more)
             grow = max_more;
-        if (!buf_room(s, grow)) {
+        if (!mp_buf_reserve(s, grow)) {
             *rc = mp_error_set(e, MP_ENOMEM, "batch at offset %lld: out of memory", bo);
             return NULL;
         }
@@ -724,7 +697,7 @@ static int snappy_block(const uint8_t *src, size_t n, mp_buf *s, size_t limit, l
                             "batch at offset %lld: snappy data decompresses beyond the %zu-byte "
                             "limit",
                             bo, limit);
-    uint8_t *dst = buf_room(s, ulen);
+    uint8_t *dst = (uint8_t *)mp_buf_reserve(s, ulen);
     if (!dst)
         return mp_error_set(e, MP_ENOMEM, "batch at offset %lld: out of memory", bo);
     size_t got = ulen;

@@ -21,26 +21,6 @@
 static void lock(pthread_mutex_t *m) { pthread_mutex_lock(m); }
 static void unlock(pthread_mutex_t *m) { pthread_mutex_unlock(m); }
 
-/* Room for n more bytes past b->len (mp_buf has no reserve of its own). */
-static int buf_room(mp_buf *b, size_t n)
-{
-    if (b->oom)
-        return MP_ENOMEM;
-    if (b->cap >= b->len + n + 1)
-        return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n + 1)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) {
-        b->oom = 1;
-        return MP_ENOMEM;
-    }
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
 /* ---- opening ------------------------------------------------------------- */
 
 /* 1 if name is exactly 20 digits followed by ext. */
@@ -718,7 +698,7 @@ static int skip_to(fetch_ctx *c, mp_segment *s, uint64_t vis, uint64_t pos, int6
         if (!(cur >= wpos && cur + hn <= wpos + wlen)) {
             size_t want = left < SKIP_CHUNK ? (size_t)left : SKIP_CHUNK;
             w->len = 0;
-            if (buf_room(w, want))
+            if (!mp_buf_reserve(w, want))
                 return mp_error_set(e, MP_ENOMEM, "%s: out of memory", c->p->name);
             int rc = mp_segment_read(s, cur, w->data, want, e);
             if (rc)
@@ -771,7 +751,7 @@ static int collect(fetch_ctx *c, mp_segment *s, uint64_t vis, uint64_t at,
         want = first->size; /* at least one batch, whatever the budget */
     }
     size_t off0 = st->raw.len;
-    if (buf_room(&st->raw, want))
+    if (!mp_buf_reserve(&st->raw, want))
         return mp_error_set(e, MP_ENOMEM, "%s: out of memory", c->p->name);
     int rc = mp_segment_read(s, at, st->raw.data + off0, want, e);
     if (rc)

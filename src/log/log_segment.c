@@ -20,24 +20,6 @@
 /* Read size when walking batches. */
 #define SCAN_CHUNK ((size_t)256 << 10)
 
-/* Room for n bytes (plus mp_buf's NUL) without touching the contents
- * length; mp_buf has no reserve of its own. */
-static int buf_reserve(mp_buf *b, size_t n)
-{
-    if (b->oom)
-        return MP_ENOMEM;
-    if (b->cap >= n + 1)
-        return 0;
-    char *p = realloc(b->data, n + 1);
-    if (!p) {
-        b->oom = 1;
-        return MP_ENOMEM;
-    }
-    b->data = p;
-    b->cap = n + 1;
-    return 0;
-}
-
 int mp_segment_path(char *out, size_t n, const char *dir, int64_t base, const char *ext,
                     const char *suffix)
 {
@@ -308,7 +290,8 @@ int mp_segment_next_batch(const mp_segment *s, uint64_t *pos, uint64_t limit, mp
         return mp_error_set(e, MP_EFORMAT,
                             "segment %020" PRId64 ": damaged batch at position %" PRIu64 ": %s",
                             s->base_offset, *pos, e ? e->msg : "bad header");
-    if (buf_reserve(buf, info->size))
+    mp_buf_reset(buf);
+    if (!mp_buf_reserve(buf, info->size))
         return mp_error_set(e, MP_ENOMEM, "segment %020" PRId64 ": out of memory",
                             s->base_offset);
     if ((rc = mp_segment_read(s, *pos, buf->data, info->size, e)))
