@@ -118,6 +118,16 @@ printf 'id,target\n0,1\n0,0\n' >"$T/dup.csv"
 expect_exit 2 "eval duplicate id" -- "$MLPIPE" eval --predictions "$T/p.csv" --actual "$T/dup.csv"
 expect_err "dup.csv:3:1: duplicate id '0'" "duplicate id message"
 
+# Eval: a probability column that is not a probability, a prediction that
+# is not a number for a regression.
+printf 'id,prediction,p_0,p_1\n0,1,0.2,0.8\n1,0,1.5,x\n' >"$T/pp.csv"
+expect_exit 2 "eval bad probability" -- "$MLPIPE" eval --predictions "$T/pp.csv" --actual "$T/a.csv"
+expect_err "pp.csv:3:[0-9]+: probability '1.5' is not a number in \[0, 1\]" "bad probability message"
+printf 'id,prediction\n0,2.5\n1,abc\n' >"$T/pr.csv"
+printf 'id,target\n0,1.5\n1,2.5\n' >"$T/ar.csv"
+expect_exit 2 "eval non-numeric regression prediction" -- "$MLPIPE" eval --predictions "$T/pr.csv" --actual "$T/ar.csv" --task regression
+expect_err "pr.csv:3:[0-9]+: prediction 'abc' is not a number" "non-numeric prediction message"
+
 # Concurrent trainings into one model directory get distinct versions.
 for i in 1 2 3 4 5 6; do
     "$MLPIPE" train "$H" --target target --id id --algorithm knn --param k=$i --model-dir "$T/conc" >/dev/null 2>&1 &
