@@ -1,5 +1,7 @@
 /* mlpipe eval: compare predictions with the reserved actuals, "How did we
  * do?", as a table, JSON, or an HTML page. */
+#include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +11,12 @@
 #include "core/strmap.h"
 #include "data/table.h"
 #include "ml/metrics.h"
+#include "ml/registry.h"
 #include "ml/report_html.h"
 
 static const char usage[] =
     "usage: mlpipe eval --predictions PRED.csv --actual ACTUAL.csv [--json] [--report report.html]\n"
+    "                   [--model DIR[/N]]\n"
     "\n"
     "Joins predictions (id,prediction[,p_<class>...], as written by 'mlpipe predict')\n"
     "with the actual targets (id,<target>, as written by 'mlpipe split', or an IDX\n"
@@ -24,11 +28,15 @@ static const char usage[] =
     "  --json            print one JSON object instead of the table\n"
     "  --report FILE     also write a self-contained HTML page with the confusion\n"
     "                    matrix as a heat map and the ROC curve\n"
+    "  --model DIR[/N]   the model that made the predictions (newest version, or\n"
+    "                    version N): named in the output, and for a neural network\n"
+    "                    its training history goes along: loss and accuracy curves\n"
+    "                    per epoch in the report, a \"training\" object with --json\n"
     "  --task T          classification | regression (default: inferred)\n";
 
 static const mp_flag flags[] = {
     {"predictions", 1, 0}, {"actual", 1, 0}, {"json", 0, 0}, {"report", 1, 0}, {"task", 1, 0},
-    {NULL, 0, 0},
+    {"model", 1, 0}, {NULL, 0, 0},
 };
 
 /* Integer-valued numeric targets with at most this many distinct values (each
@@ -81,6 +89,223 @@ static int cmp_num(const void *a, const void *b)
 
 static int cmp_text(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* ---- --model: the model that made the predictions ------------------------ */
+
+/* What eval shows of the model: where it is and, for a network, its
+ * training history (metadata "fit_info", see neural_net.c). */
+struct model_info {
+    char dir[PATH_MAX];       /* the model directory, without the version */
+    char file[PATH_MAX + 32]; /* its model file, for messages */
+    long version;
+    mp_model *model;
+    mp_report_epoch *ep;      /* n epochs; NULL for a model without a history */
+    double *seconds;          /* n seconds per epoch, NaN when not recorded */
+    size_t n;
+    long epochs_run;
+    long best_epoch;          /* -1 when not recorded */
+    int stopped_early;
+};
+
+static void model_info_free(struct model_info *mi)
+{
+    mp_model_release(mi->model);
+    free(mi->ep);
+    free(mi->seconds);
+}
+
+/* A number or null (absent counts as null) into *v; 0 when it is neither. */
+static int opt_number(const json_t *o, const char *key, double *v)
+{
+    const json_t *x = json_object_get(o, key);
+    if (!x || json_is_null(x)) {
+        *v = NAN;
+        return 1;
+    }
+    if (!json_is_number(x))
+        return 0;
+    *v = json_number_value(x);
+    return 1;
+}
+
+/* A whole number >= min, or -1 when absent or null; 0 when it is neither. */
+static int opt_count(const json_t *o, const char *key, long min, long *v)
+{
+    const json_t *x = json_object_get(o, key);
+    *v = -1;
+    if (!x || json_is_null(x))
+        return 1;
+    double d = json_is_number(x) ? json_number_value(x) : NAN;
+    if (!(d >= (double)min && d <= 1e15 && d == floor(d)))
+        return 0;
+    *v = (long)d;
+    return 1;
+}
+
+/* Reads the history of fit_info into mi; a model without one (classic
+ * algorithms) leaves mi->n at 0. Anything else malformed is MP_EFORMAT
+ * naming the model file and the entry. */
+static int read_history(struct model_info *mi, mp_error *e)
+{
+    const char *fi = mi->model->fit_info_json;
+    if (!fi)
+        return 0;
+    json_error_t je;
+    json_t *root = json_loads(fi, 0, &je);
+    int rc = 0;
+    if (!root)
+        return mp_error_set(e, MP_EFORMAT, "%s: metadata 'fit_info' is not valid JSON: %s", mi->file,
+                            je.text);
+    if (!json_is_object(root)) {
+        rc = mp_error_set(e, MP_EFORMAT, "%s: metadata 'fit_info' is not a JSON object", mi->file);
+        goto done;
+    }
+    const json_t *h = json_object_get(root, "history");
+    if (!h)
+        goto done;
+    if (!json_is_array(h)) {
+        rc = mp_error_set(e, MP_EFORMAT, "%s: metadata 'fit_info': 'history' is not a list", mi->file);
+        goto done;
+    }
+    size_t n = json_array_size(h);
+    mi->ep = calloc(n ? n : 1, sizeof *mi->ep);
+    mi->seconds = calloc(n ? n : 1, sizeof *mi->seconds);
+    if (!mi->ep || !mi->seconds) {
+        rc = mp_error_set(e, MP_ENOMEM, "out of memory");
+        goto done;
+    }
+    static const char *const keys[] = {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"};
+    for (size_t i = 0; i < n; i++) {
+        const json_t *x = json_array_get(h, i);
+        mp_report_epoch *ep = &mi->ep[i];
+        double *vals[] = {&ep->loss, &ep->accuracy, &ep->val_loss, &ep->val_accuracy, &mi->seconds[i]};
+        long epoch;
+        if (!json_is_object(x)) {
+            rc = mp_error_set(e, MP_EFORMAT, "%s: metadata 'fit_info': history[%zu] is not an object",
+                              mi->file, i);
+            goto done;
+        }
+        if (!opt_count(x, "epoch", 1, &epoch) || epoch < 0) {
+            rc = mp_error_set(e, MP_EFORMAT,
+                              "%s: metadata 'fit_info': history[%zu].epoch is not a whole number >= 1",
+                              mi->file, i);
+            goto done;
+        }
+        ep->epoch = (double)epoch;
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            if (!opt_number(x, keys[k], vals[k])) {
+                rc = mp_error_set(e, MP_EFORMAT,
+                                  "%s: metadata 'fit_info': history[%zu].%s is not a number or null",
+                                  mi->file, i, keys[k]);
+                goto done;
+            }
+    }
+    const json_t *stop = json_object_get(root, "stopped_early");
+    if (!opt_count(root, "epochs_run", 0, &mi->epochs_run) ||
+        !opt_count(root, "best_epoch", 0, &mi->best_epoch) ||
+        (stop && !json_is_boolean(stop) && !json_is_null(stop))) {
+        rc = mp_error_set(e, MP_EFORMAT,
+                          "%s: metadata 'fit_info': epochs_run and best_epoch must be whole numbers, "
+                          "stopped_early true or false",
+                          mi->file);
+        goto done;
+    }
+    if (mi->epochs_run < 0)
+        mi->epochs_run = (long)n;
+    mi->stopped_early = json_is_true(stop);
+    mi->n = n;
+done:
+    json_decref(root);
+    return rc;
+}
+
+/* Loads --model (DIR or DIR/N) with its history. */
+static int load_model_info(const char *path, struct model_info *mi, mp_error *e)
+{
+    char vdir[PATH_MAX];
+    int rc = mp_registry_resolve(path, vdir, sizeof vdir, &mi->version, e);
+    if (rc)
+        return rc;
+    snprintf(mi->file, sizeof mi->file, "%s/%s", vdir, MP_REGISTRY_MODEL_FILE);
+    /* The directory holding the versions, for "DIR version N". */
+    snprintf(mi->dir, sizeof mi->dir, "%s", vdir);
+    char *slash = strrchr(mi->dir, '/');
+    if (!slash) {
+        snprintf(mi->dir, sizeof mi->dir, ".");
+    } else {
+        while (slash > mi->dir && slash[-1] == '/')
+            slash--;
+        if (slash == mi->dir)
+            slash++; /* "/3": the root */
+        *slash = '\0';
+    }
+    long v;
+    if ((rc = mp_model_load(vdir, &mi->model, &v, e)))
+        return rc;
+    mi->version = v;
+    return read_history(mi, e);
+}
+
+static void json_num(mp_buf *out, double v)
+{
+    if (isfinite(v))
+        mp_buf_double(out, v);
+    else
+        mp_buf_puts(out, "null");
+}
+
+/* ,"model":{...}[,"training":{...}] for the JSON output. */
+static void model_json(const struct model_info *mi, mp_buf *out)
+{
+    mp_buf_puts(out, ",\"model\":{\"path\":");
+    mp_metrics_json_string(out, mi->dir);
+    mp_buf_printf(out, ",\"version\":%ld,\"algorithm\":", mi->version);
+    mp_metrics_json_string(out, mi->model->algo->name);
+    mp_buf_putc(out, '}');
+    if (!mi->n)
+        return;
+    mp_buf_printf(out, ",\"training\":{\"epochs_run\":%ld,\"best_epoch\":", mi->epochs_run);
+    if (mi->best_epoch >= 0)
+        mp_buf_printf(out, "%ld", mi->best_epoch);
+    else
+        mp_buf_puts(out, "null");
+    mp_buf_printf(out, ",\"stopped_early\":%s,\"history\":[", mi->stopped_early ? "true" : "false");
+    for (size_t i = 0; i < mi->n; i++) {
+        const mp_report_epoch *ep = &mi->ep[i];
+        mp_buf_printf(out, "%s{\"epoch\":%.0f,\"loss\":", i ? "," : "", ep->epoch);
+        json_num(out, ep->loss);
+        mp_buf_puts(out, ",\"accuracy\":");
+        json_num(out, ep->accuracy);
+        mp_buf_puts(out, ",\"val_loss\":");
+        json_num(out, ep->val_loss);
+        mp_buf_puts(out, ",\"val_accuracy\":");
+        json_num(out, ep->val_accuracy);
+        mp_buf_puts(out, ",\"seconds\":");
+        json_num(out, mi->seconds[i]);
+        mp_buf_putc(out, '}');
+    }
+    mp_buf_puts(out, "]}");
+}
+
+/* Two lines under the table: which model, and how its training ended. */
+static void model_text(const struct model_info *mi, mp_buf *out)
+{
+    mp_buf_printf(out, "\nmodel: %s version %ld (%s)\n", mi->dir, mi->version, mi->model->algo->name);
+    if (!mi->n)
+        return;
+    const mp_report_epoch *last = &mi->ep[mi->n - 1];
+    mp_buf_printf(out, "training: %ld epoch%s", mi->epochs_run, mi->epochs_run == 1 ? "" : "s");
+    if (mi->best_epoch > 0)
+        mp_buf_printf(out, ", best epoch %ld", mi->best_epoch);
+    if (mi->stopped_early)
+        mp_buf_puts(out, ", stopped early");
+    if (isfinite(last->loss))
+        mp_buf_printf(out, "; last loss %.4g", last->loss);
+    if (isfinite(last->val_loss))
+        mp_buf_printf(out, ", validation loss %.4g", last->val_loss);
+    mp_buf_putc(out, '\n');
+}
+
+
 
 int mp_cmd_eval(int argc, char **argv)
 {
@@ -117,6 +342,11 @@ int mp_cmd_eval(int argc, char **argv)
     char **act_text = NULL;
     int idx_mode = 0;
     size_t nact;
+    struct model_info mi = {0};
+    const char *modelp = mp_args_get(&a, "model");
+
+    if (modelp && (rc = load_model_info(modelp, &mi, &e)))
+        goto done;
 
     if ((rc = mp_csv_read(predp, 0, &pt, &e)))
         goto done;
@@ -332,15 +562,30 @@ int mp_cmd_eval(int argc, char **argv)
         else
             mp_reg_metrics_text(&rm, &out);
     }
+    if (mi.model && mp_args_has(&a, "json") && out.len && out.data[out.len - 1] == '}') {
+        out.len--; /* the metrics object gains the model's keys */
+        model_json(&mi, &out);
+        mp_buf_putc(&out, '}');
+    } else if (mi.model) {
+        model_text(&mi, &out);
+    }
     if (mp_args_has(&a, "json"))
         mp_buf_putc(&out, '\n');
     const char *report = mp_args_get(&a, "report");
     if (report) {
-        const char *keys[] = {"predictions", "actuals"}, *vals[] = {predp, actp};
+        char model_line[PATH_MAX + 48] = "";
+        if (mi.model)
+            snprintf(model_line, sizeof model_line, "%s version %ld", mi.dir, mi.version);
+        const char *keys[] = {"predictions", "actuals", "model", "algorithm"};
+        const char *vals[] = {predp, actp, model_line, mi.model ? mi.model->algo->name : NULL};
         mp_report rep = {
-            .title = "How did we do?", .info_keys = keys, .info_values = vals, .ninfo = 2,
+            .title = "How did we do?", .info_keys = keys, .info_values = vals,
+            .ninfo = mi.model ? 4 : 2,
             .cls = classify ? &cm : NULL, .labels = classify ? (const char *const *)L.names : NULL,
             .reg = classify ? NULL : &rm, .actual = va, .pred = vp, .n = classify ? 0 : n,
+            .history = mi.ep, .nhistory = mi.n,
+            .best_epoch = mi.best_epoch > 0 ? (size_t)mi.best_epoch : 0,
+            .stopped_early = mi.stopped_early,
         };
         if ((rc = mp_report_html(&rep, &html, &e)) || (rc = mp_cli_write_output(report, &html, &e)))
             goto done;
@@ -373,5 +618,6 @@ done:
     free(proba);
     mp_table_destroy(pt);
     mp_table_destroy(at);
+    model_info_free(&mi);
     return rc ? mp_cli_fail("eval", &e) : 0;
 }

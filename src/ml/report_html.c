@@ -515,6 +515,345 @@ static void scatter_svg(const mp_report *r, mp_buf *out)
                      "</section>\n");
 }
 
+/* ---- training history --------------------------------------------------- */
+
+enum { F_LOSS, F_ACC, F_VAL_LOSS, F_VAL_ACC };
+
+static double field(const mp_report_epoch *ep, int f)
+{
+    switch (f) {
+    case F_LOSS: return ep->loss;
+    case F_ACC: return ep->accuracy;
+    case F_VAL_LOSS: return ep->val_loss;
+    default: return ep->val_accuracy;
+    }
+}
+
+/* Values beyond this magnitude are left out like NaN, so every span and
+ * tick step below stays finite. */
+static int plottable(double v) { return isfinite(v) && fabs(v) <= 1e300; }
+
+static int any_plottable(const mp_report *r, int f)
+{
+    for (size_t i = 0; i < r->nhistory; i++)
+        if (plottable(field(&r->history[i], f)))
+            return 1;
+    return 0;
+}
+
+/* The x axis: the epochs as recorded, or their positions when one of them
+ * cannot be drawn. */
+typedef struct curve_axes {
+    int by_index;
+    double xlo, xhi, xstep;
+    double ylo, yhi, ystep;
+} curve_axes;
+
+static double epoch_x(const mp_report *r, const curve_axes *ax, size_t i)
+{
+    return ax->by_index ? (double)(i + 1) : r->history[i].epoch;
+}
+
+static void x_axis(const mp_report *r, curve_axes *ax)
+{
+    ax->by_index = 0;
+    for (size_t i = 0; i < r->nhistory && !ax->by_index; i++)
+        ax->by_index = !plottable(r->history[i].epoch);
+    for (;;) {
+        ax->xlo = INFINITY;
+        ax->xhi = -INFINITY;
+        for (size_t i = 0; i < r->nhistory; i++) {
+            ax->xlo = fmin(ax->xlo, epoch_x(r, ax, i));
+            ax->xhi = fmax(ax->xhi, epoch_x(r, ax, i));
+        }
+        /* One epoch (or all at one value) sits in the middle of a unit span. */
+        if (!(ax->xhi - ax->xlo > 0)) {
+            ax->xlo -= 0.5;
+            ax->xhi += 0.5;
+        }
+        /* Epochs too large for a unit span to show (1e20 + 0.5 is 1e20)
+         * are drawn by position instead. */
+        if (ax->xhi - ax->xlo > 0 || ax->by_index)
+            break;
+        ax->by_index = 1;
+    }
+    /* Epochs are whole numbers: no tick between two of them. */
+    ax->xstep = nice_step(ax->xhi - ax->xlo, 6);
+    if (!(ax->xstep >= 1))
+        ax->xstep = 1;
+}
+
+/* Round y limits around the plottable values of fields f1 and f2 (-1: none);
+ * 0 when there is none. A flat curve gets a span around its value; data
+ * that is never negative (losses, accuracies) gets no negative ticks, and
+ * accuracies none above 100%. */
+static int y_axis(const mp_report *r, int f1, int f2, int percent, curve_axes *ax)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < r->nhistory; i++) {
+        int fs[2] = {f1, f2};
+        for (int k = 0; k < 2; k++) {
+            double v = fs[k] < 0 ? NAN : field(&r->history[i], fs[k]);
+            if (plottable(v)) {
+                lo = fmin(lo, v);
+                hi = fmax(hi, v);
+            }
+        }
+    }
+    if (lo > hi)
+        return 0;
+    double dmin = lo, dmax = hi;
+    if (hi - lo <= 1e-9 * fmax(fabs(lo), fabs(hi)) || hi - lo < 1e-200) {
+        double pad = percent ? 0.1 : fabs(lo) > 1e-200 ? fabs(lo) * 0.1 : 1;
+        lo -= pad;
+        hi += pad;
+    }
+    double step = nice_step(hi - lo, 5);
+    lo = floor(lo / step + 1e-9) * step;
+    hi = ceil(hi / step - 1e-9) * step;
+    if (dmin >= 0 && lo < 0)
+        lo = 0;
+    if (percent && dmax <= 1 && hi > 1)
+        hi = 1;
+    ax->ylo = lo;
+    ax->yhi = hi;
+    ax->ystep = step;
+    return 1;
+}
+
+/* Plot area of a curve chart. */
+#define CL 60.0
+#define CT 34.0
+#define CW 400.0
+#define CH 220.0
+#define CPAD 8.0 /* first and last epoch stay off the frame */
+
+static double cx_of(const curve_axes *ax, double x)
+{
+    return CL + CPAD + (CW - 2 * CPAD) * (x - ax->xlo) / (ax->xhi - ax->xlo);
+}
+
+static double cy_of(const curve_axes *ax, double y)
+{
+    return CT + CH * (1 - (y - ax->ylo) / (ax->yhi - ax->ylo));
+}
+
+static void put_value(mp_buf *out, double v, int percent)
+{
+    if (percent)
+        mp_buf_printf(out, "%.2f%%", v * 100);
+    else
+        mp_buf_printf(out, "%.4g", v);
+}
+
+/* Epochs drawn: every stride-th and the last, so a very long history stays
+ * a page a browser opens fast. */
+static int drawn(size_t i, size_t n, size_t stride) { return i % stride == 0 || i + 1 == n; }
+
+/* One series: a polyline per run of consecutive drawn epochs with a value
+ * (NaN breaks the line), and a marker with a tooltip per epoch when there
+ * are few, else only for a value standing alone between gaps (a one-point
+ * line would not show). */
+static void curve_series(const mp_report *r, const curve_axes *ax, mp_buf *out, int f,
+                         const char *colour, const char *name, const char *what, int percent)
+{
+    size_t n = r->nhistory;
+    size_t stride = (n + MP_REPORT_MAX_POINTS - 1) / MP_REPORT_MAX_POINTS;
+    int markers = n <= MP_REPORT_CURVE_MARKERS;
+    for (size_t i = 0; i < n;) {
+        if (!drawn(i, n, stride) || !plottable(field(&r->history[i], f))) {
+            i++;
+            continue;
+        }
+        size_t j, len = 0, last = i;
+        for (j = i; j < n; j++) {
+            if (!drawn(j, n, stride))
+                continue;
+            if (!plottable(field(&r->history[j], f)))
+                break;
+            len++;
+            last = j;
+        }
+        if (len >= 2) {
+            mp_buf_printf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                               "stroke-linejoin=\"round\" points=\"",
+                          colour);
+            for (size_t k = i, first = 1; k <= last; k++) {
+                if (!drawn(k, n, stride))
+                    continue;
+                mp_buf_printf(out, "%s%.1f,%.1f", first ? "" : " ", cx_of(ax, epoch_x(r, ax, k)),
+                              cy_of(ax, field(&r->history[k], f)));
+                first = 0;
+            }
+            mp_buf_printf(out, "\"><title>%s %s</title></polyline>", name, what);
+        }
+        if (len == 1 && !markers)
+            mp_buf_printf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>",
+                          cx_of(ax, epoch_x(r, ax, i)), cy_of(ax, field(&r->history[i], f)),
+                          colour);
+        i = j;
+    }
+    if (!markers)
+        return;
+    mp_buf_printf(out, "<g fill=\"%s\">", colour);
+    for (size_t i = 0; i < n; i++) {
+        double v = field(&r->history[i], f);
+        if (!plottable(v))
+            continue;
+        double x = epoch_x(r, ax, i);
+        mp_buf_printf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>epoch %.6g: %s %s ",
+                      cx_of(ax, x), cy_of(ax, v), x, name, what);
+        put_value(out, v, percent);
+        mp_buf_puts(out, "</title></circle>");
+    }
+    mp_buf_puts(out, "</g>");
+}
+
+/* Loss (percent 0) or accuracy (percent 1) per epoch: training in blue,
+ * validation in orange when measured, the kept epoch as a dashed line. */
+static void curve_svg(const mp_report *r, mp_buf *out, const char *caption, const char *what,
+                      int ftrain, int fval, int percent)
+{
+    curve_axes ax;
+    int has_train = any_plottable(r, ftrain), has_val = any_plottable(r, fval);
+    x_axis(r, &ax);
+    if (!y_axis(r, has_train ? ftrain : -1, has_val ? fval : -1, percent, &ax))
+        return;
+    double width = CL + CW + 16, height = CT + CH + 44;
+
+    mp_buf_printf(out, "<figure><figcaption>%s per epoch</figcaption>"
+                       "<svg class=\"curve\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
+                       "height=\"%.0f\" role=\"img\" aria-label=\"%s per epoch\">",
+                  caption, width, height, width, height, what);
+    long nyt = lround((ax.yhi - ax.ylo) / ax.ystep);
+    for (long i = 0; i <= nyt; i++) {
+        double tv = ax.ylo + ax.ystep * (double)i;
+        if (fabs(tv) < ax.ystep * 1e-9)
+            tv = 0; /* not "-1.2e-17" */
+        double y = cy_of(&ax, tv);
+        mp_buf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e7eb\"/>"
+                           "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+                           "dominant-baseline=\"middle\" font-size=\"10\">",
+                      CL, y, CL + CW, y, CL - 6, y);
+        if (percent)
+            mp_buf_printf(out, "%.6g%%", tv * 100);
+        else
+            mp_buf_printf(out, "%.6g", tv);
+        mp_buf_puts(out, "</text>");
+    }
+    /* Counted, not accumulated: at 1e17 adding a step of 1 changes nothing. */
+    double x0 = ceil(ax.xlo / ax.xstep - 1e-9);
+    for (int k = 0; k < 40; k++) {
+        double tv = (x0 + k) * ax.xstep;
+        if (tv > ax.xhi + 1e-9 * ax.xstep)
+            break;
+        double x = cx_of(&ax, tv);
+        mp_buf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e7eb\"/>"
+                           "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\">"
+                           "%.6g</text>",
+                      x, CT, x, CT + CH, x, CT + CH + 14, tv);
+    }
+    mp_buf_printf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+                       "stroke=\"#9aa5b1\"/>",
+                  CL, CT, CW, CH);
+    mp_buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\" "
+                       "font-weight=\"600\">epoch</text>",
+                  CL + CW / 2, CT + CH + 34);
+    mp_buf_printf(out, "<text transform=\"translate(14 %.1f) rotate(-90)\" text-anchor=\"middle\" "
+                       "font-size=\"12\" font-weight=\"600\">%s</text>",
+                  CT + CH / 2, what);
+
+    /* The kept epoch, when it is one of those drawn. */
+    int best = 0;
+    double bx = 0;
+    for (size_t i = 0; r->best_epoch && i < r->nhistory && !best; i++)
+        if (epoch_x(r, &ax, i) == (double)r->best_epoch) {
+            best = 1;
+            bx = cx_of(&ax, (double)r->best_epoch);
+        }
+    if (best)
+        mp_buf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#616e7c\" "
+                           "stroke-dasharray=\"4 3\"><title>best epoch %zu</title></line>",
+                      bx, CT, bx, CT + CH, r->best_epoch);
+    if (has_train)
+        curve_series(r, &ax, out, ftrain, palette[0], "training", what, percent);
+    if (has_val)
+        curve_series(r, &ax, out, fval, palette[1], "validation", what, percent);
+
+    /* Legend above the plot, so it never hides a curve. */
+    double lx = CL;
+    const char *names[2] = {"training", "validation"};
+    int shown[2] = {has_train, has_val};
+    for (int k = 0; k < 2; k++) {
+        if (!shown[k])
+            continue;
+        mp_buf_printf(out, "<line x1=\"%.1f\" y1=\"14\" x2=\"%.1f\" y2=\"14\" stroke=\"%s\" "
+                           "stroke-width=\"3\"/><text x=\"%.1f\" y=\"14\" font-size=\"11\" "
+                           "dominant-baseline=\"middle\">%s</text>",
+                      lx, lx + 16, palette[k], lx + 22, names[k]);
+        lx += 100;
+    }
+    if (best)
+        mp_buf_printf(out, "<line x1=\"%.1f\" y1=\"14\" x2=\"%.1f\" y2=\"14\" stroke=\"#616e7c\" "
+                           "stroke-dasharray=\"4 3\"/><text x=\"%.1f\" y=\"14\" font-size=\"11\" "
+                           "dominant-baseline=\"middle\">best epoch (%zu)</text>",
+                      lx, lx + 16, lx + 22, r->best_epoch);
+    mp_buf_puts(out, "</svg></figure>");
+}
+
+/* The last plottable value of field f, or NaN. */
+static double last_value(const mp_report *r, int f)
+{
+    for (size_t i = r->nhistory; i-- > 0;)
+        if (plottable(field(&r->history[i], f)))
+            return field(&r->history[i], f);
+    return NAN;
+}
+
+static void final_pair(mp_buf *out, const mp_report *r, const char *what, int ftrain, int fval,
+                       int percent)
+{
+    double t = last_value(r, ftrain), v = last_value(r, fval);
+    if (isnan(t) && isnan(v))
+        return;
+    mp_buf_printf(out, " \xc2\xb7 final %s ", what);
+    if (!isnan(t))
+        put_value(out, t, percent);
+    if (!isnan(v)) {
+        mp_buf_puts(out, isnan(t) ? "(validation) " : " (validation ");
+        put_value(out, v, percent);
+        if (!isnan(t))
+            mp_buf_putc(out, ')');
+    }
+}
+
+static void training_section(const mp_report *r, mp_buf *out)
+{
+    mp_buf_printf(out, "<section><h2>Training</h2><p style=\"font-size:13px;color:#616e7c;"
+                       "margin:0 0 12px\">%zu epoch%s",
+                  r->nhistory, r->nhistory == 1 ? "" : "s");
+    if (r->best_epoch)
+        mp_buf_printf(out, " \xc2\xb7 best epoch %zu", r->best_epoch);
+    if (r->stopped_early)
+        mp_buf_puts(out, " \xc2\xb7 stopped early");
+    final_pair(out, r, "loss", F_LOSS, F_VAL_LOSS, 0);
+    final_pair(out, r, "accuracy", F_ACC, F_VAL_ACC, 1);
+    mp_buf_puts(out, "</p>");
+    int loss = any_plottable(r, F_LOSS) || any_plottable(r, F_VAL_LOSS);
+    int acc = any_plottable(r, F_ACC) || any_plottable(r, F_VAL_ACC);
+    if (loss || acc) {
+        mp_buf_puts(out, "<div class=\"figs\">");
+        if (loss)
+            curve_svg(r, out, "Loss", "loss", F_LOSS, F_VAL_LOSS, 0);
+        if (acc)
+            curve_svg(r, out, "Accuracy", "accuracy", F_ACC, F_VAL_ACC, 1);
+        mp_buf_puts(out, "</div>");
+    } else {
+        mp_buf_puts(out, "<p>The history holds no loss or accuracy values to draw.</p>");
+    }
+    mp_buf_puts(out, "</section>\n");
+}
+
 /* ---- page --------------------------------------------------------------- */
 
 static void notes(mp_buf *out, unsigned w)
@@ -548,6 +887,9 @@ int mp_report_html(const mp_report *r, mp_buf *out, mp_error *e)
     if (r->ninfo && (!r->info_keys || !r->info_values))
         return mp_error_set(e, MP_EINVAL, "html report: %zu info lines without keys or values",
                             r->ninfo);
+    if (r->nhistory && !r->history)
+        return mp_error_set(e, MP_EINVAL, "html report: %zu epochs of history without the epochs",
+                            r->nhistory);
     const char *title = r->title ? r->title : "mlpipe evaluation";
 
     mp_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -598,6 +940,8 @@ int mp_report_html(const mp_report *r, mp_buf *out, mp_error *e)
         scatter_svg(r, out);
     if (r->reg)
         notes(out, r->reg->warnings);
+    if (r->nhistory)
+        training_section(r, out);
     mp_buf_puts(out, "<footer>Generated by mlpipe</footer>\n</main>\n</body>\n</html>\n");
     if (out->oom)
         return mp_error_set(e, MP_ENOMEM, "html report: out of memory");

@@ -8,7 +8,10 @@
  * row-normalised value, counts in the cells); ROC curves (binary: the
  * positive class 1 against the diagonal, AUC in the legend; multiclass: one
  * one-vs-rest curve per class); for regression a predicted-vs-actual
- * scatter with the y = x line. Every caller string is HTML-escaped.
+ * scatter with the y = x line; with a training history (neural networks)
+ * a "Training" section with the loss per epoch and, when measured, the
+ * accuracy per epoch, training and validation. Every caller string is
+ * HTML-escaped.
  *
  * Ownership: the report only reads its inputs; the HTML is appended to the
  * caller's buffer. Thread-safe. */
@@ -24,6 +27,18 @@
 /* Scatter plots show at most this many points (an even sample beyond). */
 #define MP_REPORT_MAX_POINTS 5000
 
+/* Training curves with more epochs than this are drawn as lines only, without
+ * a marker (and tooltip) per epoch. */
+#define MP_REPORT_CURVE_MARKERS 40
+
+/* One epoch of a training history. A value that was not measured (no
+ * validation rows, the accuracy of a regression) is NaN, and so is one that
+ * went wrong (a diverged loss); either leaves a gap in its curve. */
+typedef struct mp_report_epoch {
+    double epoch; /* from 1; a non-finite epoch is drawn at its position, index + 1 */
+    double loss, accuracy, val_loss, val_accuracy;
+} mp_report_epoch;
+
 typedef struct mp_report {
     const char *title;              /* NULL: "mlpipe evaluation" */
     /* Optional context shown under the title ("model" -> "iris v3"). */
@@ -38,11 +53,20 @@ typedef struct mp_report {
     const double *actual;
     const double *pred;
     size_t n;
+    /* Training history (optional): nhistory epochs in training order. The
+     * loss chart has a validation curve only when some val_loss is finite;
+     * the accuracy chart is drawn only when some accuracy or val_accuracy is
+     * finite. Curves of more than MP_REPORT_MAX_POINTS epochs are sampled
+     * evenly (the last epoch always kept). */
+    const mp_report_epoch *history;
+    size_t nhistory;
+    size_t best_epoch; /* the epoch whose weights were kept, marked; 0: none */
+    int stopped_early; /* mentioned in the section's summary line */
 } mp_report;
 
 /* Appends the page to out. Errors: MP_EINVAL (no results at all, a
- * scatter with one array missing, a classification result with k = 0),
- * MP_ENOMEM. */
+ * scatter with one array missing, a classification result with k = 0,
+ * nhistory epochs without a history array), MP_ENOMEM. */
 int mp_report_html(const mp_report *r, mp_buf *out, mp_error *e);
 
 /* Appends s with & < > " ' escaped and control characters shown as '?'. */

@@ -1,5 +1,6 @@
-/* The HTML report: expected elements, escaping, counts, and a tag-balance
- * check that every element opened is closed in order. */
+/* The HTML report: expected elements, escaping, counts, the training
+ * curves, and a tag-balance check that every element opened is closed in
+ * order. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -332,6 +333,332 @@ static void test_escape(void)
     mp_buf_free(&b);
 }
 
+/* ---- training curves ---------------------------------------------------- */
+
+/* A copy of the page's "Training" section ("" when there is none). */
+static char *training_part(const char *html)
+{
+    const char *s = strstr(html, "<h2>Training</h2>");
+    const char *end = s ? strstr(s, "</section>") : NULL;
+    size_t len = s && end ? (size_t)(end - s) : 0;
+    char *out = malloc(len + 1);
+    if (out) {
+        if (len)
+            memcpy(out, s, len);
+        out[len] = '\0';
+    }
+    return out;
+}
+
+/* The vertices of the i-th polyline (from 0) in s, or 0 when there is none. */
+static size_t polyline_vertices(const char *s, size_t i)
+{
+    const char *p = strstr(s, "<polyline");
+    for (; p && i > 0; i--)
+        p = strstr(p + 1, "<polyline");
+    if (!p || !(p = strstr(p, "points=\"")))
+        return 0;
+    p += 8;
+    size_t n = 1;
+    for (; *p && *p != '"'; p++)
+        n += *p == ' ';
+    return n;
+}
+
+/* No printf rendering of NaN or infinity anywhere a number goes (the words
+ * themselves occur: "dominant-baseline", "dl.info"). */
+static void no_bad_numbers(const char *h)
+{
+    static const char *const bad[] = {">nan", "\"nan", " nan", ",nan", "-nan", "nan,",
+                                      ">inf", "\"inf\"", " inf", ",inf", "-inf", "inf,", NULL};
+    for (int i = 0; bad[i]; i++)
+        if (strstr(h, bad[i])) {
+            fprintf(stderr, "found '%s'\n", bad[i]);
+            CHECK(strstr(h, bad[i]) == NULL);
+        }
+}
+
+/* A small classification result that draws no polyline of its own (no
+ * probabilities: no ROC curve). */
+static const int c_y[] = {0, 1, 1, 0};
+static const int c_p[] = {0, 1, 0, 0};
+
+static void test_training_curves(void)
+{
+    mp_class_metrics m;
+    REQUIRE(mp_metrics_classify(4, 2, c_y, c_p, NULL, &m, NULL) == 0);
+    const mp_report_epoch h[] = {
+        {1, 0.9, 0.70, 1.0, 0.60},
+        {2, 0.6, 0.85, 0.7, 0.80},
+        {3, 0.5, 0.90, 0.65, 0.85},
+    };
+    const char *keys[] = {"model", "algorithm"};
+    const char *vals[] = {"nets/<mlp>", "mlp & co"};
+    mp_report r = {.cls = &m, .history = h, .nhistory = 3, .best_epoch = 3,
+                   .info_keys = keys, .info_values = vals, .ninfo = 2};
+    mp_buf b = {0};
+    REQUIRE(mp_report_html(&r, &b, NULL) == 0);
+    common_checks(b.data);
+    no_bad_numbers(b.data);
+    CHECK_STR_CONTAINS(b.data, "<dt>model</dt><dd>nets/&lt;mlp&gt;</dd>");
+    CHECK_STR_CONTAINS(b.data, "<dd>mlp &amp; co</dd>");
+    CHECK(strstr(b.data, "<mlp>") == NULL);
+    char *t = training_part(b.data);
+    REQUIRE(t);
+    CHECK_STR_CONTAINS(t, "3 epochs \xc2\xb7 best epoch 3 \xc2\xb7 final loss 0.5 (validation 0.65)"
+                          " \xc2\xb7 final accuracy 90.00% (validation 85.00%)<");
+    CHECK(strstr(t, "stopped early") == NULL);
+    CHECK_STR_CONTAINS(t, "<figcaption>Loss per epoch</figcaption>");
+    CHECK_STR_CONTAINS(t, "<figcaption>Accuracy per epoch</figcaption>");
+    CHECK(count(t, "<svg") == 2);
+    /* Loss: training and validation; accuracy: the same; 3 epochs each. */
+    CHECK(count(t, "<polyline") == 4);
+    for (size_t i = 0; i < 4; i++)
+        CHECK(polyline_vertices(t, i) == 3);
+    /* Epochs 1..3 span the plot (x 68..452); loss 0.5..1 with ticks of 0.1
+     * maps 1 to the top (y 34) and 0.5 to the bottom (y 254). */
+    CHECK_STR_CONTAINS(t, "points=\"68.0,78.0 260.0,210.0 452.0,254.0\"><title>training loss<");
+    CHECK_STR_CONTAINS(t, "points=\"68.0,34.0 260.0,166.0 452.0,188.0\"><title>validation loss<");
+    CHECK_STR_CONTAINS(t, ">0.5</text>");
+    CHECK_STR_CONTAINS(t, ">1</text>");
+    /* Accuracy 0.6..0.9, ticks of 10%. */
+    CHECK_STR_CONTAINS(t, ">60%</text>");
+    CHECK_STR_CONTAINS(t, ">90%</text>");
+    CHECK(strstr(t, ">100%</text>") == NULL);
+    /* A marker with a tooltip per epoch and series; the legend; the axes. */
+    CHECK(count(t, "<circle") == 12);
+    CHECK_STR_CONTAINS(t, "<title>epoch 2: validation loss 0.7</title>");
+    CHECK_STR_CONTAINS(t, "<title>epoch 3: training accuracy 90.00%</title>");
+    CHECK(count(t, ">training</text>") == 2);
+    CHECK(count(t, ">validation</text>") == 2);
+    CHECK(count(t, ">epoch</text>") == 2);
+    CHECK_STR_CONTAINS(t, ">loss</text>");
+    CHECK_STR_CONTAINS(t, ">accuracy</text>");
+    /* The kept epoch, dashed, at x 452 in both charts. */
+    CHECK(count(t, "<line x1=\"452.0\" y1=\"34.0\" x2=\"452.0\" y2=\"254.0\" stroke=\"#616e7c\"") == 2);
+    CHECK(count(t, "best epoch (3)") == 2);
+    free(t);
+    mp_buf_free(&b);
+
+    /* Without validation and without accuracy (a regression network):
+     * one chart, one curve, no validation legend. */
+    mp_report_epoch g[3];
+    for (int i = 0; i < 3; i++)
+        g[i] = (mp_report_epoch){i + 1, h[i].loss, NAN, NAN, NAN};
+    r.history = g;
+    r.best_epoch = 0;
+    r.stopped_early = 1;
+    REQUIRE(mp_report_html(&r, &b, NULL) == 0);
+    common_checks(b.data);
+    no_bad_numbers(b.data);
+    t = training_part(b.data);
+    REQUIRE(t);
+    CHECK_STR_CONTAINS(t, "3 epochs \xc2\xb7 stopped early \xc2\xb7 final loss 0.5<");
+    CHECK(count(t, "<svg") == 1);
+    CHECK(strstr(t, "Accuracy") == NULL);
+    CHECK(strstr(t, "validation") == NULL);
+    CHECK(strstr(t, "best epoch") == NULL);
+    CHECK(count(t, "<polyline") == 1);
+    CHECK(polyline_vertices(t, 0) == 3);
+    CHECK(count(t, "<circle") == 3);
+    free(t);
+    mp_buf_free(&b);
+
+    /* Validation accuracy alone still draws the accuracy chart. */
+    g[1].val_accuracy = 0.5;
+    REQUIRE(mp_report_html(&r, &b, NULL) == 0);
+    t = training_part(b.data);
+    REQUIRE(t);
+    CHECK(count(t, "<svg") == 2);
+    CHECK(count(t, ">validation</text>") == 1);
+    CHECK_STR_CONTAINS(t, "final accuracy (validation) 50.00%");
+    /* One value alone: a marker, no one-point line. */
+    CHECK(count(t, "<polyline") == 1);
+    free(t);
+    mp_buf_free(&b);
+
+    /* Without a history: no section. */
+    r.nhistory = 0;
+    REQUIRE(mp_report_html(&r, &b, NULL) == 0);
+    CHECK(strstr(b.data, "Training") == NULL);
+    mp_buf_free(&b);
+    mp_class_metrics_free(&m);
+}
+
+static void test_training_one_epoch_and_flat(void)
+{
+    const double y[] = {1, 2, 3}, p[] = {1, 2, 4};
+    mp_report_epoch one = {1, 0.5, NAN, 0.5, NAN};
+    mp_report r = {.actual = y, .pred = p, .n = 3, .history = &one, .nhistory = 1, .best_epoch = 1};
+    mp_buf b = {0};
+    REQUIRE(mp_report_html(&r, &b, NULL) == 0);
+    common_checks(b.data);
+    no_bad_numbers(b.data);
+    char *t = training_part(b.data);
+    REQUIRE(t);
+    CHECK_STR_CONTAINS(t, ">1 epoch \xc2\xb7");
+    /* One point, centred: no line, a marker per series; the flat value
+     * gets a span around it (0.44..0.56), so no division by zero. */
+    CHECK(count(t, "<polyline") == 0);
+    CHECK(count(t, "<circle") == 2);
+    CHECK(count(t, "<circle cx=\"260.0\" cy=\"144.0\"") == 2);
+    CHECK_STR_CONTAINS(t, ">0.44</text>");
+    CHECK_STR_CONTAINS(t, ">0.56</text>");
+    /* One tick on the epoch axis: 1. */
+    CHECK(count(t, "text-anchor=\"middle\" font-size=\"10\">") == 1);
+    CHECK_STR_CONTAINS(t, "font-size=\"10\">1</text>");
+    free(t);
+    mp_buf_free(&b);
+
+    /* Flat at zero loss and 100% accuracy: axes 0..1 and 90%..100%, never
+     * negative or above 100%. */
+    mp_report_epoch flat[5];
+    for (int i = 0; i < 5; i++)
+        flat[i] = (mp_report_epoch){i + 1, 0, 1, NAN, NAN};
+    r.history = flat;
+    r.nhistory = 5;
+    r.best_epoch = 0;
+    REQUIRE(mp_report_html(&r, &b, NULL) == 0);
+    common_checks(b.data);
+    no_bad_numbers(b.data);
+    t = training_part(b.data);
+    REQUIRE(t);
+    CHECK(count(t, "<polyline") == 2);
+    CHECK_STR_CONTAINS(t, "points=\"68.0,254.0 164.0,254.0 260.0,254.0 356.0,254.0 452.0,254.0\"");
+    CHECK_STR_CONTAINS(t, "points=\"68.0,34.0 164.0,34.0 260.0,34.0 356.0,34.0 452.0,34.0\"");
+    CHECK_STR_CONTAINS(t, ">100%</text>");
+    CHECK_STR_CONTAINS(t, ">90%</text>");
+    CHECK(strstr(t, ">110%") == NULL);
+    CHECK(strstr(t, ">-") == NULL);
+    free(t);
+    mp_buf_free(&b);
+}
+
+static void test_training_gaps_and_long_runs(void)
+{
+    const double y[] = {1, 2, 3}, p[] = {1, 2, 4};
+    /* Gaps: a run of two, then two values standing alone. */
+    mp_report_epoch h[6] = {
+        {1, 1.0, NAN, NAN, NAN}, {2, 0.8, NAN, NAN, NAN}, {3, NAN, NAN, NAN, NAN},
+        {4, 0.6, NAN, NAN, NAN}, {5, INFINITY, NAN, NAN, NAN}, {6, 0.4, NAN, NAN, NAN},
+    };
+    mp_report r = {.actual = y, .pred = p, .n = 3, .history = h, .nhistory = 6};
+    mp_buf b = {0};
+    REQUIRE(mp_report_html(&r, &b, NULL) == 0);
+    common_checks(b.data);
+    no_bad_numbers(b.data);
+    char *t = training_part(b.data);
+    REQUIRE(t);
+    CHECK(count(t, "<polyline") == 1);
+    CHECK(polyline_vertices(t, 0) == 2);
+    CHECK(count(t, "<circle") == 4); /* few epochs: a marker per value */
+    CHECK(strstr(t, "epoch 3:") == NULL);
+    CHECK(strstr(t, "epoch 5:") == NULL);
+    CHECK_STR_CONTAINS(t, "final loss 0.4<");
+    free(t);
+    mp_buf_free(&b);
+
+    /* 300 epochs with two gaps: lines only, and a marker for the value
+     * alone between the gaps. */
+    enum { N = 300 };
+    mp_report_epoch *many = malloc(N * sizeof *many);
+    REQUIRE(many);
+    for (int i = 0; i < N; i++)
+        many[i] = (mp_report_epoch){i + 1, 2.0 / (i + 1), 0.5 + 0.4 * i / N, NAN, NAN};
+    many[49].loss = NAN;
+    many[51].loss = NAN;
+    r.history = many;
+    r.nhistory = N;
+    REQUIRE(mp_report_html(&r, &b, NULL) == 0);
+    common_checks(b.data);
+    no_bad_numbers(b.data);
+    t = training_part(b.data);
+    REQUIRE(t);
+    CHECK(count(t, "<polyline") == 3);
+    CHECK(polyline_vertices(t, 0) == 49);
+    CHECK(polyline_vertices(t, 1) == 248);
+    CHECK(polyline_vertices(t, 2) == N); /* accuracy */
+    CHECK(count(t, "<circle") == 1);
+    CHECK(count(t, "<title>epoch") == 0);
+    /* Round epoch ticks: 50, 100, ... 300. */
+    CHECK_STR_CONTAINS(t, ">50</text>");
+    CHECK_STR_CONTAINS(t, ">300</text>");
+    CHECK(strstr(t, ">25</text>") == NULL);
+    free(t);
+    mp_buf_free(&b);
+    free(many);
+
+    /* A very long history is sampled evenly, the last epoch kept. */
+    enum { BIG = 12000 };
+    mp_report_epoch *big = malloc(BIG * sizeof *big);
+    REQUIRE(big);
+    for (int i = 0; i < BIG; i++)
+        big[i] = (mp_report_epoch){i + 1, 1.0 / (i + 1), NAN, 2.0 / (i + 1), NAN};
+    r.history = big;
+    r.nhistory = BIG;
+    REQUIRE(mp_report_html(&r, &b, NULL) == 0);
+    t = training_part(b.data);
+    REQUIRE(t);
+    CHECK(count(t, "<polyline") == 2);
+    CHECK(polyline_vertices(t, 0) == 4001);
+    CHECK(polyline_vertices(t, 1) == 4001);
+    CHECK(strstr(t, " 452.0,") != NULL); /* the last epoch at the right end */
+    free(t);
+    mp_buf_free(&b);
+    free(big);
+}
+
+static void test_training_odd_epochs(void)
+{
+    const double y[] = {1, 2, 3}, p[] = {1, 2, 4};
+    /* Epoch numbers that cannot be drawn: positions instead. */
+    mp_report_epoch h[3] = {{NAN, 3, NAN, NAN, NAN}, {2, 2, NAN, NAN, NAN}, {1e308, 1, NAN, NAN, NAN}};
+    mp_report r = {.actual = y, .pred = p, .n = 3, .history = h, .nhistory = 3, .best_epoch = 7};
+    mp_buf b = {0};
+    REQUIRE(mp_report_html(&r, &b, NULL) == 0);
+    common_checks(b.data);
+    no_bad_numbers(b.data);
+    char *t = training_part(b.data);
+    REQUIRE(t);
+    CHECK(polyline_vertices(t, 0) == 3);
+    CHECK_STR_CONTAINS(t, "points=\"68.0,34.0 260.0,144.0 452.0,254.0\"");
+    CHECK_STR_CONTAINS(t, "<title>epoch 3: training loss 1</title>");
+    /* best epoch 7 is not in the history: not marked, but named. */
+    CHECK(strstr(t, "best epoch (") == NULL);
+    CHECK_STR_CONTAINS(t, "best epoch 7");
+    free(t);
+    mp_buf_free(&b);
+
+    /* Huge epoch numbers all alike: a unit span would vanish. */
+    for (int i = 0; i < 3; i++)
+        h[i].epoch = 1e20;
+    REQUIRE(mp_report_html(&r, &b, NULL) == 0);
+    no_bad_numbers(b.data);
+    CHECK(tags_balanced(b.data));
+    mp_buf_free(&b);
+
+    /* Nothing to draw. */
+    mp_report_epoch none[2] = {{1, NAN, NAN, NAN, NAN}, {2, NAN, NAN, NAN, NAN}};
+    r.history = none;
+    r.nhistory = 2;
+    REQUIRE(mp_report_html(&r, &b, NULL) == 0);
+    common_checks(b.data);
+    t = training_part(b.data);
+    REQUIRE(t);
+    CHECK_STR_CONTAINS(t, "no loss or accuracy values");
+    CHECK(strstr(t, "<svg") == NULL);
+    free(t);
+    mp_buf_free(&b);
+
+    /* Epochs announced without the array. */
+    mp_error e = {0};
+    r.history = NULL;
+    CHECK(mp_report_html(&r, &b, &e) == MP_EINVAL);
+    CHECK_STR_CONTAINS(e.msg, "2 epochs of history");
+    CHECK(b.len == 0);
+    mp_buf_free(&b);
+}
+
 int main(void)
 {
     RUN(test_multiclass_report);
@@ -342,5 +669,9 @@ int main(void)
     RUN(test_bad_input);
     RUN(test_utf8_label_shortening);
     RUN(test_escape);
+    RUN(test_training_curves);
+    RUN(test_training_one_epoch_and_flat);
+    RUN(test_training_gaps_and_long_runs);
+    RUN(test_training_odd_epochs);
     return TEST_SUMMARY();
 }
