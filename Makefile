@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD := build
 ASAN := build-asan
 
-.PHONY: all deps build test demo bench-ml bench-log clean fixtures valgrind
+.PHONY: all deps build test demo bench-ml bench-log bench-nn clean fixtures valgrind
 
 all: build
 
@@ -37,6 +37,14 @@ bench-log: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	@bench/run-bench-log $(BUILD)
+
+# mlpipe's networks beside PyTorch's (python3-torch) on Fashion-MNIST;
+# EPOCHS=N (default 2) and MODELS="mlp cnn autoencoder lstm" choose the runs.
+bench-nn: deps
+	@scripts/install-deps bench
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@bench/run-bench-nn $(BUILD)
 
 # Regenerates the scikit-learn fixtures (needs python3-sklearn); the suite
 # itself only reads the committed files.

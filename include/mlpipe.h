@@ -81,6 +81,9 @@ const char *mp_model_input_name(const mp_model *m, size_t i);
 /* Class labels of a classifier (0 for a regressor). */
 size_t mp_model_num_classes(const mp_model *m);
 const char *mp_model_class_label(const mp_model *m, size_t i);
+/* An anomaly detector's threshold: rows scoring above it are anomalies.
+ * NaN for other models. */
+double mp_model_anomaly_threshold(const mp_model *m);
 
 /* ---- prediction ---- */
 
@@ -88,12 +91,13 @@ const char *mp_model_class_label(const mp_model *m, size_t i);
  * mp_model_input_name ("" or "NA" for missing). For a classifier,
  * *label receives the predicted class index (may be NULL) and proba (may be
  * NULL) mp_model_num_classes() probabilities; for a regressor *value
- * receives the prediction. */
+ * receives the prediction, and for an anomaly detector (autoencoder) the
+ * row's anomaly score (see mp_model_anomaly_threshold). */
 int mp_predict_row(const mp_model *m, const char *const *cells, size_t *label, double *proba,
                    double *value, char **err);
 /* Scores every row of a dataset (matched to the model's columns by name).
- * out receives n class indexes (classifier) or n values (regressor) as
- * doubles; proba (may be NULL) n * num_classes probabilities. */
+ * out receives n class indexes (classifier), n values (regressor) or n
+ * anomaly scores (anomaly detector) as doubles; proba (may be NULL) n * num_classes probabilities. */
 int mp_predict_dataset(const mp_model *m, const mp_dataset *d, double *out, double *proba,
                        char **err);
 

@@ -79,6 +79,7 @@ const char *mp_model_input_name(const mp_model *m, size_t i)
 {
     return i < m->prep.ncols ? m->prep.cols[i].name : NULL;
 }
+double mp_model_anomaly_threshold(const mp_model *m) { return mp_model_threshold(m); }
 size_t mp_model_num_classes(const mp_model *m) { return m->task == MP_TASK_CLASSIFY ? m->nclasses : 0; }
 const char *mp_model_class_label(const mp_model *m, size_t i)
 {
@@ -159,6 +160,9 @@ int mp_evaluate(const mp_model *m, const mp_dataset *d, char **json, char **err)
     int rc = y ? 0 : mp_error_set(&e, MP_ENOMEM, "out of memory");
     if (rc == 0 && !d->target_name)
         rc = mp_error_set(&e, MP_EINVAL, "%s: the dataset has no target to compare with", d->source);
+    if (rc == 0 && m->task == MP_TASK_ANOMALY)
+        rc = mp_error_set(&e, MP_EINVAL, "an anomaly detector has no target to compare with; "
+                                         "compare its flags (mp_predict_dataset) with known labels");
     if (rc == 0)
         rc = mp_model_targets(m, d, NULL, 0, y, &e);
     if (rc == 0)

@@ -29,8 +29,15 @@ typedef struct mp_cli_training {
     const char *cats[MP_ARGS_MAX_REPEAT];
 } mp_cli_training;
 
+/* The flags of neural-network training, mapped onto --param names by
+ * mp_cli_training_parse; in train's and cv's flag tables. */
+#define MP_CLI_NN_FLAGS                                                                    \
+    {"layers", 1, 0}, {"input-shape", 1, 0}, {"epochs", 1, 0}, {"batch-size", 1, 0},       \
+        {"learning-rate", 1, 0}, {"optimizer", 1, 0}
+
 /* Reads --algorithm, --target/--labels, --id, --param, --scale, --missing,
- * --task, --categorical, --limit, --seed and --delimiter. Prints a usage
+ * --task, --categorical, --limit, --seed, --delimiter and the
+ * MP_CLI_NN_FLAGS. Prints a usage
  * error and returns 2 on bad flags; free with mp_cli_training_free. */
 int mp_cli_training_parse(const mp_args *a, const char *cmd, const char *usage, mp_cli_training *t);
 void mp_cli_training_free(mp_cli_training *t);

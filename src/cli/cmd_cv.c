@@ -25,7 +25,7 @@ static const mp_flag flags[] = {
     {"target", 1, 0}, {"algorithm", 1, 0}, {"folds", 1, 0},   {"seed", 1, 0},
     {"id", 1, 0},     {"param", 1, 1},     {"scale", 1, 0},   {"missing", 1, 0},
     {"task", 1, 0},   {"categorical", 1, 1}, {"labels", 1, 0}, {"limit", 1, 0},
-    {"delimiter", 1, 0}, {NULL, 0, 0},
+    {"delimiter", 1, 0}, MP_CLI_NN_FLAGS, {NULL, 0, 0},
 };
 
 int mp_cmd_cv(int argc, char **argv)
@@ -57,6 +57,11 @@ int mp_cmd_cv(int argc, char **argv)
     mp_task the_task;
     if ((rc = mp_model_infer_task(algo, d, tr.train.task, &the_task, &e)))
         goto done;
+    if (the_task == MP_TASK_ANOMALY) {
+        rc = mp_error_set(&e, MP_EINVAL, "cross-validation needs a target to score; evaluate an "
+                                         "anomaly detector with predict and eval on labelled rows");
+        goto done;
+    }
     size_t n = d->nrows, nstrata = 0;
     fold = malloc(n * sizeof *fold);
     tr_rows = malloc(n * sizeof *tr_rows);

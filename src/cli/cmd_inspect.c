@@ -54,7 +54,9 @@ int mp_cmd_inspect(int argc, char **argv)
         json_object_set_new(o, "path", json_string(vdir));
         json_object_set_new(o, "version", json_integer(version));
         json_object_set_new(o, "algorithm", json_string(m->algo->name));
-        json_object_set_new(o, "task", json_string(m->task == MP_TASK_CLASSIFY ? "classification" : "regression"));
+        json_object_set_new(o, "task", json_string(mp_task_name(m->task)));
+        if (m->task == MP_TASK_ANOMALY)
+            json_object_set_new(o, "threshold", json_real(mp_model_threshold(m)));
         json_object_set_new(o, "target", json_string(m->target));
         json_object_set_new(o, "params", json_loads(m->params_json ? m->params_json : "{}", 0, NULL));
         json_t *f = json_array();
@@ -79,7 +81,9 @@ int mp_cmd_inspect(int argc, char **argv)
         goto done;
     }
     printf("model:      %s (version %ld)\n", vdir, version);
-    printf("algorithm:  %s (%s)\n", m->algo->name, m->task == MP_TASK_CLASSIFY ? "classification" : "regression");
+    printf("algorithm:  %s (%s)\n", m->algo->name, mp_task_name(m->task));
+    if (m->task == MP_TASK_ANOMALY)
+        printf("threshold:  %.6g (anomaly score above which a row is flagged)\n", mp_model_threshold(m));
     printf("parameters: %s\n", m->params_json ? m->params_json : "{}");
     printf("target:     %s    id: %s\n", m->target, m->id_name);
     printf("preprocess: scale=%s missing=%s %s\n", mp_scale_name(m->prep.scale), mp_missing_name(m->prep.missing),
@@ -97,6 +101,8 @@ int mp_cmd_inspect(int argc, char **argv)
         printf("  ... and %zu more\n", m->prep.ncols - shown);
     if (m->nimage_dims == 2)
         printf("images:     %zu x %zu\n", m->image_dims[0], m->image_dims[1]);
+    else if (m->nimage_dims == 3)
+        printf("images:     %zu x %zu x %zu\n", m->image_dims[0], m->image_dims[1], m->image_dims[2]);
     if (m->task == MP_TASK_CLASSIFY) {
         printf("labels:     ");
         for (size_t c = 0; c < m->nclasses; c++)

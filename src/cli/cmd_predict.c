@@ -7,14 +7,17 @@
 #include "ml/model.h"
 
 static const char usage[] =
-    "usage: mlpipe predict --model DIR[/N] DATA [--proba] [--output PRED.csv]\n"
+    "usage: mlpipe predict --model DIR[/N] DATA [--proba | --score] [--output PRED.csv]\n"
     "\n"
     "Scores each row of DATA (CSV with a header, or an IDX image file) with model\n"
     "version N of DIR (the newest when N is omitted) and writes id,prediction\n"
     "(and p_<class> probabilities with --proba) in the target's original labels.\n"
+    "An anomaly detector (autoencoder) predicts 1 for a row whose anomaly score is\n"
+    "above the model's threshold and 0 otherwise.\n"
     "\n"
     "  --model DIR[/N]   the model directory, or one version of it\n"
     "  --proba           add one probability column per class (classifiers)\n"
+    "  --score           add the anomaly score column (anomaly detectors)\n"
     "  --output FILE     write here (atomically) instead of standard output\n"
     "  --missing M       error | mean: impute missing numbers with training means\n"
     "                    (default: as the model was trained)\n"
@@ -22,7 +25,7 @@ static const char usage[] =
     "  --delimiter C     input delimiter (default: detected)\n";
 
 static const mp_flag flags[] = {
-    {"model", 1, 0}, {"proba", 0, 0},     {"output", 1, 0},    {"missing", 1, 0},
+    {"model", 1, 0}, {"proba", 0, 0},     {"score", 0, 0},     {"output", 1, 0},    {"missing", 1, 0},
     {"limit", 1, 0}, {"delimiter", 1, 0}, {NULL, 0, 0},
 };
 
@@ -103,9 +106,14 @@ int mp_cmd_predict(int argc, char **argv)
     if ((rc = mp_model_predict(m, d, NULL, 0, missing == MP_MISSING_MEAN, &p, &e)))
         goto done;
     int proba = mp_args_has(&a, "proba") && m->task == MP_TASK_CLASSIFY;
+    int score = mp_args_has(&a, "score") && m->task == MP_TASK_ANOMALY;
     if (mp_args_has(&a, "proba") && !proba)
-        fprintf(stderr, "mlpipe predict: warning: --proba ignored: a regression model has no class probabilities\n");
-    mp_buf_puts(&out, "id,prediction");
+        fprintf(stderr, "mlpipe predict: warning: --proba ignored: a %s model has no class probabilities\n",
+                mp_task_name(m->task));
+    if (mp_args_has(&a, "score") && !score)
+        fprintf(stderr, "mlpipe predict: warning: --score ignored: a %s model has no anomaly score\n",
+                mp_task_name(m->task));
+    mp_buf_puts(&out, score ? "id,prediction,score" : "id,prediction");
     for (size_t c = 0; proba && c < m->nclasses; c++) {
         char name[512];
         snprintf(name, sizeof name, "p_%s", m->classes[c]);
@@ -118,8 +126,14 @@ int mp_cmd_predict(int argc, char **argv)
         mp_buf_putc(&out, ',');
         if (m->task == MP_TASK_CLASSIFY)
             mp_buf_csv_field(&out, m->classes[p.label[i]], ',');
+        else if (m->task == MP_TASK_ANOMALY)
+            mp_buf_putc(&out, p.label[i] ? '1' : '0');
         else
             mp_buf_double(&out, p.value[i]);
+        if (score) {
+            mp_buf_putc(&out, ',');
+            mp_buf_double(&out, p.value[i]);
+        }
         for (size_t c = 0; proba && c < m->nclasses; c++) {
             mp_buf_putc(&out, ',');
             mp_buf_double(&out, p.proba[i * m->nclasses + c]);

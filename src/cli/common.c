@@ -84,14 +84,17 @@ int mp_cli_training_parse(const mp_args *a, const char *cmd, const char *usage, 
     memset(t, 0, sizeof *t);
     const char *algorithm = mp_args_get(a, "algorithm"), *target = mp_args_get(a, "target");
     const char *labels = mp_args_get(a, "labels");
-    if (a->npos != 1 || !algorithm || (!target && !labels)) {
+    const mp_algo *alg = algorithm ? mp_algo_find(algorithm) : NULL;
+    if (algorithm && !alg) {
+        fprintf(stderr, "mlpipe %s: unknown algorithm '%s' (known: %s)\n", cmd, algorithm, mp_algo_names());
+        return 2;
+    }
+    /* An anomaly detector learns from unlabelled rows. */
+    int unlabelled = alg && alg->tasks == MP_TASK_ANOMALY;
+    if (a->npos != 1 || !algorithm || (!target && !labels && !unlabelled)) {
         fprintf(stderr, "mlpipe %s: %s\n%s", cmd,
                 a->npos != 1 ? "expected one DATA file" : "--algorithm and --target (or --labels) are required",
                 usage);
-        return 2;
-    }
-    if (!mp_algo_find(algorithm)) {
-        fprintf(stderr, "mlpipe %s: unknown algorithm '%s' (known: %s)\n", cmd, algorithm, mp_algo_names());
         return 2;
     }
     t->data = a->pos[0];
@@ -134,8 +137,32 @@ int mp_cli_training_parse(const mp_args *a, const char *cmd, const char *usage, 
             return 2;
         }
     }
+    /* The neural-network flags are spellings of parameters; given as a
+     * flag they win over --param. */
+    static const char *const nn_flags[][2] = {
+        {"layers", "layers"},         {"input-shape", "input_shape"},
+        {"epochs", "epochs"},         {"batch-size", "batch_size"},
+        {"learning-rate", "learning_rate"}, {"optimizer", "optimizer"},
+    };
+    for (size_t i = 0; i < sizeof nn_flags / sizeof nn_flags[0]; i++) {
+        const char *v = mp_args_get(a, nn_flags[i][0]);
+        if (!v)
+            continue;
+        if (!alg->neural) {
+            fprintf(stderr, "mlpipe %s: --%s is for neural networks (mlp, cnn, lstm, gru, "
+                            "autoencoder, nn), not %s\n", cmd, nn_flags[i][0], algorithm);
+            mp_cli_training_free(t);
+            return 2;
+        }
+        if (mp_params_set(&t->params, nn_flags[i][1], v)) {
+            fprintf(stderr, "mlpipe %s: out of memory\n", cmd);
+            mp_cli_training_free(t);
+            return 2;
+        }
+    }
     t->load = (mp_load_opts){
-        .delimiter = delim, .target = target ? target : "label", .id = mp_args_get(a, "id"),
+        .delimiter = delim, .target = target ? target : unlabelled && !labels ? NULL : "label",
+        .target_optional = unlabelled, .id = mp_args_get(a, "id"),
         .missing = t->train.missing, .limit = limit, .labels = labels, .categorical = t->cats,
         .ncategorical = mp_args_all(a, "categorical", t->cats, MP_ARGS_MAX_REPEAT),
     };

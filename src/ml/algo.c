@@ -8,6 +8,12 @@ static const mp_algo *const algos[] = {
     &mp_algo_naive_bayes,
     &mp_algo_linear_regression,
     &mp_algo_logistic_regression,
+    &mp_algo_mlp,
+    &mp_algo_cnn,
+    &mp_algo_lstm,
+    &mp_algo_gru,
+    &mp_algo_autoencoder,
+    &mp_algo_nn,
 };
 
 const mp_algo *mp_algo_find(const char *name)
@@ -18,7 +24,10 @@ const mp_algo *mp_algo_find(const char *name)
     return NULL;
 }
 
-const char *mp_algo_names(void) { return "knn|naive-bayes|linear-regression|logistic-regression"; }
+const char *mp_algo_names(void)
+{
+    return "knn|naive-bayes|linear-regression|logistic-regression|mlp|cnn|lstm|gru|autoencoder|nn";
+}
 
 int mp_algo_write_meta(mp_tensors *b, char *params_json, const char *fit_info, const char *algo,
                        mp_error *e)

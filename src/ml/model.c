@@ -74,6 +74,15 @@ static size_t distinct_values(const mp_dataset *d, const size_t *rows, size_t n,
 int mp_model_infer_task(const mp_algo *a, const mp_dataset *d, int requested, mp_task *task,
                         mp_error *e)
 {
+    if (a->tasks == MP_TASK_ANOMALY) {
+        if (requested && requested != MP_TASK_ANOMALY)
+            return mp_error_set(e, MP_EINVAL, "%s does anomaly detection only", a->name);
+        *task = MP_TASK_ANOMALY;
+        return 0;
+    }
+    if (requested == MP_TASK_ANOMALY)
+        return mp_error_set(e, MP_EINVAL, "%s does not do anomaly detection (autoencoder does)",
+                            a->name);
     if (!d->target_name)
         return mp_error_set(e, MP_EINVAL, "no target column");
     int integral = d->y_numeric;
@@ -114,8 +123,11 @@ int mp_model_infer_task(const mp_algo *a, const mp_dataset *d, int requested, mp
     return 0;
 }
 
-mp_scale mp_model_default_scale(const mp_algo *a)
+mp_scale mp_model_default_scale(const mp_algo *a, const mp_dataset *d)
 {
+    /* A network normalises its input itself; images stay images. */
+    if (a->neural)
+        return d && d->nimage_dims ? MP_SCALE_NONE : MP_SCALE_STANDARD;
     /* Distance- and penalty-based methods depend on the units of the
      * features; naive Bayes and least squares do not. */
     if (a == &mp_algo_knn || a == &mp_algo_logistic_regression)
@@ -279,7 +291,7 @@ int mp_model_train(const mp_dataset *d, const size_t *rows, size_t n, const mp_t
     if (!a)
         return mp_error_set(e, MP_EINVAL, "unknown algorithm '%s' (known: %s)", o->algorithm,
                             mp_algo_names());
-    if (!d->target_name)
+    if (!d->target_name && a->tasks != MP_TASK_ANOMALY)
         return mp_error_set(e, MP_EINVAL, "training needs a target column");
     if (n == 0)
         return mp_error_set(e, MP_EINPUT, "%s: no training rows", d->source);
@@ -298,7 +310,7 @@ int mp_model_train(const mp_dataset *d, const size_t *rows, size_t n, const mp_t
     double t0 = mp_clock_now();
     if ((rc = mp_model_infer_task(a, d, o->task, &m->task, e)))
         goto fail;
-    m->target = strdup(d->target_name);
+    m->target = strdup(d->target_name ? d->target_name : "");
     m->id_name = strdup(d->id_name ? d->id_name : "id");
     m->created = now_iso();
     if (!m->target || !m->id_name || !m->created) {
@@ -312,7 +324,7 @@ int mp_model_train(const mp_dataset *d, const size_t *rows, size_t n, const mp_t
                           d->source, d->target_name, m->nclasses ? m->classes[0] : "");
         goto fail;
     }
-    mp_scale scale = o->scale < 0 ? mp_model_default_scale(a) : (mp_scale)o->scale;
+    mp_scale scale = o->scale < 0 ? mp_model_default_scale(a, d) : (mp_scale)o->scale;
     if ((rc = mp_prep_fit(&m->prep, d, rows, n, scale, o->missing, !a->raw_categories, e)))
         goto fail;
     /* Unscaled numeric data is used as loaded: no copy of a large matrix. */
@@ -322,17 +334,21 @@ int mp_model_train(const mp_dataset *d, const size_t *rows, size_t n, const mp_t
             goto fail;
         Xin = X;
     }
-    y = malloc(n * sizeof *y);
-    if (!y) {
-        rc = mp_error_set(e, MP_ENOMEM, "out of memory");
-        goto fail;
+    if (m->task != MP_TASK_ANOMALY) {
+        y = malloc(n * sizeof *y);
+        if (!y) {
+            rc = mp_error_set(e, MP_ENOMEM, "out of memory");
+            goto fail;
+        }
+        if ((rc = mp_model_targets(m, d, rows, n, y, e)))
+            goto fail;
     }
-    if ((rc = mp_model_targets(m, d, rows, n, y, e)))
-        goto fail;
     mp_fit_input in = {
         .task = m->task, .X = Xin, .n = n, .d = m->prep.nout, .ncats = m->prep.ncats,
-        .y = y, .nclasses = m->nclasses, .seed = o->seed,
+        .y = y, .nclasses = m->nclasses, .seed = o->seed, .nshape = d->nimage_dims,
+        .observer = o->observer,
     };
+    memcpy(in.shape, d->image_dims, sizeof in.shape);
     if ((rc = a->fit(&in, params, &m->state, e)))
         goto fail;
     if ((rc = mp_params_check_unused(params, a->name, a->params, e)))
@@ -373,7 +389,19 @@ int mp_model_predict(const mp_model *m, const mp_dataset *d, const size_t *rows,
         Xin = X;
     }
     out->n = n;
-    if (m->task == MP_TASK_REGRESS) {
+    if (m->task == MP_TASK_ANOMALY) {
+        out->value = malloc((n ? n : 1) * sizeof *out->value);
+        out->label = malloc((n ? n : 1) * sizeof *out->label);
+        if (!out->value || !out->label) {
+            free(X);
+            mp_predictions_free(out);
+            return mp_error_set(e, MP_ENOMEM, "out of memory");
+        }
+        rc = m->algo->predict(m->state, Xin, n, m->prep.nout, out->value, e);
+        double thr = mp_model_threshold(m);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            out->label[i] = out->value[i] > thr;
+    } else if (m->task == MP_TASK_REGRESS) {
         out->value = malloc((n ? n : 1) * sizeof *out->value);
         if (!out->value) {
             free(X);
@@ -443,7 +471,7 @@ static int model_to_tensors(const mp_model *m, mp_tensors *b, mp_error *e)
     rc = mp_tensors_set_meta(b, "format", "mlpipe-model");
     rc = rc ? rc : mp_tensors_set_meta(b, "format_version", MP_MODEL_FORMAT_VERSION);
     rc = rc ? rc : mp_tensors_set_meta(b, "algorithm", m->algo->name);
-    rc = rc ? rc : mp_tensors_set_meta(b, "task", m->task == MP_TASK_CLASSIFY ? "classification" : "regression");
+    rc = rc ? rc : mp_tensors_set_meta(b, "task", mp_task_name(m->task));
     rc = rc ? rc : mp_tensors_set_meta(b, "target", m->target);
     rc = rc ? rc : mp_tensors_set_meta(b, "id", m->id_name);
     rc = rc ? rc : set_meta_json(b, "labels", labels);
@@ -508,11 +536,16 @@ static int model_from_tensors(const mp_tensors *b, mp_model *m, mp_error *e)
     m->algo = alg ? mp_algo_find(alg) : NULL;
     if (!m->algo)
         return mp_error_set(e, MP_EFORMAT, "unknown algorithm '%s'", alg ? alg : "(none)");
+    const char *task_text = mp_tensors_meta(b, "task");
+    if (task_text && !strcmp(task_text, "anomaly") && !m->algo->threshold)
+        return mp_error_set(e, MP_EFORMAT, "%s is not an anomaly detector", alg);
     const char *task = mp_tensors_meta(b, "task");
     if (task && !strcmp(task, "classification"))
         m->task = MP_TASK_CLASSIFY;
     else if (task && !strcmp(task, "regression"))
         m->task = MP_TASK_REGRESS;
+    else if (task && !strcmp(task, "anomaly"))
+        m->task = MP_TASK_ANOMALY;
     else
         return mp_error_set(e, MP_EFORMAT, "metadata 'task' is missing or unknown");
     int rc;
@@ -595,6 +628,16 @@ int mp_model_load(const char *path, mp_model **out, long *version, mp_error *e)
     return 0;
 }
 
+double mp_model_threshold(const mp_model *m)
+{
+    return m->task == MP_TASK_ANOMALY && m->algo->threshold ? m->algo->threshold(m->state) : NAN;
+}
+
+const char *mp_task_name(mp_task t)
+{
+    return t == MP_TASK_CLASSIFY ? "classification" : t == MP_TASK_REGRESS ? "regression" : "anomaly";
+}
+
 mp_model *mp_model_retain(mp_model *m)
 {
     __atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
@@ -627,6 +670,16 @@ int mp_model_score(const mp_model *m, const mp_dataset *d, const size_t *rows, s
     int rc = mp_model_predict(m, d, rows, n, 1, &p, e);
     if (rc)
         return rc;
+    if (m->task == MP_TASK_ANOMALY) {
+        /* The share of rows flagged: on normal training rows it should sit
+         * near 1 - threshold_percentile / 100. */
+        size_t flagged = 0;
+        for (size_t i = 0; i < n; i++)
+            flagged += p.label[i];
+        *score = n ? (double)flagged / (double)n : 0.0;
+        mp_predictions_free(&p);
+        return 0;
+    }
     if (m->task == MP_TASK_CLASSIFY) {
         /* A label the model never saw (a rare class absent from a
          * cross-validation fold's training part) is simply a miss. */

@@ -42,14 +42,16 @@ typedef struct mp_train_opts {
     mp_missing_policy missing; /* as the dataset was loaded */
     int task;                  /* mp_task, or 0 to infer from algorithm and target */
     uint64_t seed;
+    const mp_fit_observer *observer; /* progress of iterative fits; may be NULL */
 } mp_train_opts;
 
 /* The task a training run will have: the algorithm's only task, else
  * classification for text targets or integer targets with few values. */
 int mp_model_infer_task(const mp_algo *a, const mp_dataset *d, int requested, mp_task *task,
                         mp_error *e);
-/* The default scaling of an algorithm when --scale is not given. */
-mp_scale mp_model_default_scale(const mp_algo *a);
+/* The default scaling of an algorithm on d (may be NULL) when --scale is
+ * not given. */
+mp_scale mp_model_default_scale(const mp_algo *a, const mp_dataset *d);
 
 /* Trains on rows[0..n) of d (all rows when rows is NULL). */
 int mp_model_train(const mp_dataset *d, const size_t *rows, size_t n, const mp_train_opts *o,
@@ -57,9 +59,9 @@ int mp_model_train(const mp_dataset *d, const size_t *rows, size_t n, const mp_t
 
 typedef struct mp_predictions {
     size_t n;
-    size_t nclasses;  /* 0 for regression */
-    double *value;    /* regression: predicted values */
-    size_t *label;    /* classification: predicted class index */
+    size_t nclasses;  /* 0 for regression and anomaly detection */
+    double *value;    /* regression: predicted values; anomaly: scores */
+    size_t *label;    /* classification: predicted class index; anomaly: 1 if flagged */
     double *proba;    /* classification: n*nclasses */
     size_t unseen;    /* categorical cells with levels unseen in training */
 } mp_predictions;
@@ -82,13 +84,19 @@ int mp_model_publish(const mp_model *m, const char *model_dir, long *version, mp
 /* Loads "DIR" (newest version) or "DIR/N". version may be NULL. */
 int mp_model_load(const char *path, mp_model **out, long *version, mp_error *e);
 
+/* Anomaly detectors: the score above which a row is flagged; NaN otherwise. */
+double mp_model_threshold(const mp_model *m);
+/* "classification", "regression" or "anomaly". */
+const char *mp_task_name(mp_task t);
+
 mp_model *mp_model_retain(mp_model *m);
 void mp_model_release(mp_model *m);
 
 
 
-/* Accuracy (classification) or R² (regression) of m on the given rows of d,
- * whose target must be present. Used for training and cross-validation
+/* Accuracy (classification), R² (regression) or the share of rows flagged
+ * (anomaly detection) of m on the given rows of d, whose target must be
+ * present except for anomaly detection. Used for training and cross-validation
  * scores. */
 int mp_model_score(const mp_model *m, const mp_dataset *d, const size_t *rows, size_t n,
                    double *score, mp_error *e);

@@ -8,7 +8,8 @@ seconds=${FUZZ_SECONDS:-15}
 flags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I$SRC/src -I$SRC/include"
 mkdir -p "$T/obj"
 # The library once, as objects; each target links what it needs.
-for f in "$SRC"/src/core/*.c "$SRC"/src/data/*.c "$SRC"/src/ml/*.c "$SRC"/src/log/*.c; do
+for f in "$SRC"/src/core/*.c "$SRC"/src/data/*.c "$SRC"/src/nn/*.c "$SRC"/src/ml/*.c "$SRC"/src/log/*.c \
+         "$SRC"/src/sql/*.c; do
     [ -f "$f" ] || continue
     echo "$f"
 done >"$T/sources"

@@ -17,7 +17,7 @@ static int fit_with(mp_task task, const double *X, size_t n, size_t d, const dou
     for (int i = 0; params && params[i]; i++)
         if (mp_params_add(&p, params[i], e))
             return -100;
-    mp_fit_input in = {task, X, n, d, NULL, y, nclasses, 1};
+    mp_fit_input in = {.task = task, .X = X, .n = n, .d = d, .y = y, .nclasses = nclasses, .seed = 1};
     int rc = mp_algo_knn.fit(&in, &p, state, e);
     if (!rc) {
         rc = mp_params_check_unused(&p, mp_algo_knn.name, mp_algo_knn.params, e);

@@ -18,7 +18,7 @@ static int fit_with(const double *X, size_t n, size_t d, const size_t *ncats, co
     for (int i = 0; params && params[i]; i++)
         if (mp_params_add(&p, params[i], e))
             return -100;
-    mp_fit_input in = {MP_TASK_CLASSIFY, X, n, d, ncats, y, nclasses, 1};
+    mp_fit_input in = {.task = MP_TASK_CLASSIFY, .X = X, .n = n, .d = d, .ncats = ncats, .y = y, .nclasses = nclasses, .seed = 1};
     int rc = mp_algo_naive_bayes.fit(&in, &p, state, e);
     if (!rc) {
         rc = mp_params_check_unused(&p, mp_algo_naive_bayes.name, mp_algo_naive_bayes.params, e);
@@ -213,7 +213,7 @@ static void test_params_and_bad_input(void)
     mp_error e = {0};
     /* Regression is not supported. */
     mp_params p = {0};
-    mp_fit_input in = {MP_TASK_REGRESS, GX, 7, 2, NULL, GY, 0, 1};
+    mp_fit_input in = {.task = MP_TASK_REGRESS, .X = GX, .n = 7, .d = 2, .y = GY, .seed = 1};
     CHECK(mp_algo_naive_bayes.fit(&in, &p, &s, &e) == MP_EINVAL);
     /* Training codes must be levels 0..k-1; classes must be in range. */
     const double cbad[] = {0, 0, 3, 2, 2, 1, 2}, cfrac[] = {0, 0, 1.5, 2, 2, 1, 2};
