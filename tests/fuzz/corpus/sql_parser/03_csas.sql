@@ -1,0 +1,1 @@
+CREATE STREAM pageviews_female AS SELECT * FROM pageviews WHERE gender = 'FEMALE';

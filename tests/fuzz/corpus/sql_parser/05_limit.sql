@@ -1,0 +1,1 @@
+SELECT REVERSE(userid) FROM pageviews EMIT CHANGES LIMIT 3;
