@@ -72,9 +72,15 @@ typedef struct mp_log_options {
     /* Topic configuration used when create gives no value for a key. NULL:
      * Kafka's defaults (mp_log_config_init). */
     const mp_log_topic_config *defaults;
+    /* 1: fetches read segment files through read-only memory maps, and the
+     * records of a fetch result point into them (no copy). 0: fetches copy
+     * the batches with pread. A disk error while a mapped page is read in
+     * raises SIGBUS instead of failing the fetch with MP_EIO: turn maps off
+     * on storage where that can happen and must not stop the process. */
+    int map_reads;
 } mp_log_options;
 
-#define MP_LOG_OPTIONS_INIT {1, 100, 300000, NULL}
+#define MP_LOG_OPTIONS_INIT {1, 100, 300000, NULL, 1}
 
 /* Opens (creating it if missing) the embedded log in data_dir: topics under
  * <data_dir>/topics, consumer groups under <data_dir>/groups. One process
@@ -176,7 +182,12 @@ int mp_log_produce_batch(mp_log *log, const char *topic, int32_t partition, cons
  * pass it to any number of fetches on the same log (each replaces the
  * previous contents and reuses its memory), then mp_log_fetch_result_free.
  * Records and the bytes they point to stay valid until the next fetch into
- * the same result or its free. */
+ * the same result or its free, even if the log is closed meanwhile. With
+ * map_reads (the default) they point into memory maps of the segment
+ * files, and the result keeps those segments -- with their disk space,
+ * should retention or compaction remove them -- until then; so refetch or
+ * free a result instead of keeping it idle, and never keep one across
+ * reopening the same data directory (recovery may cut a segment it maps). */
 typedef struct mp_log_fetch_result {
     const mp_record *recs; /* n records, offsets increasing, all >= the requested offset */
     size_t n;

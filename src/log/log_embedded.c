@@ -338,8 +338,10 @@ static int open_topic(emb *l, const char *name, const mp_log_topic_config *cfg, 
         }
         rc = mp_partition_open(dir, pname, i, clean, cfg->index_interval_bytes, on_append, l,
                                &t->parts[i], e);
-        if (!rc)
+        if (!rc) {
+            t->parts[i]->map_reads = l->opts.map_reads != 0;
             t->nparts = i + 1;
+        }
     }
     if (rc) {
         topic_free(t);
@@ -649,13 +651,23 @@ static int emb_produce(void *impl, const char *name, int32_t partition, const mp
         rc = mp_error_set(e, MP_ENOMEM, "topic %s: out of memory", name);
         goto out;
     }
+    /* Keyless records take consecutive round-robin positions, reserved
+     * with one atomic add for the whole call. */
+    unsigned rr = 0;
+    if (partition < 0) {
+        unsigned keyless = 0;
+        for (size_t i = 0; i < n; i++)
+            keyless += recs[i].key_len < 0;
+        if (keyless)
+            rr = atomic_fetch_add(&t->rr, keyless);
+    }
     for (size_t i = 0; i < n; i++) {
         int32_t p = partition;
         if (p < 0) {
             if (recs[i].key_len >= 0)
                 p = mp_kafka_partition(recs[i].key, (size_t)recs[i].key_len, t->nparts);
             else
-                p = (int32_t)(atomic_fetch_add(&t->rr, 1) % (unsigned)t->nparts);
+                p = (int32_t)(rr++ % (unsigned)t->nparts);
         }
         part[i] = p;
         count[p + 1]++;

@@ -228,6 +228,7 @@ static mp_partition *part_alloc(const char *dir, const char *name, int32_t id)
         return NULL;
     }
     p->id = id;
+    p->map_reads = 1;
     pthread_mutex_init(&p->write_mu, NULL);
     pthread_mutex_init(&p->state_mu, NULL);
     return p;
@@ -359,6 +360,7 @@ int mp_partition_close(mp_partition *p, mp_error *e)
         lock(&p->state_mu);
         mp_segment_close_index(act);
         unlock(&p->state_mu);
+        mp_segment_trim(act);
         rc = mp_segment_sync(act, e);
         if (!rc)
             rc = mp_segment_write_indexes(act, e);
@@ -405,6 +407,7 @@ static int roll(mp_partition *p, mp_error *e)
     lock(&p->state_mu);
     mp_segment_close_index(act);
     unlock(&p->state_mu);
+    mp_segment_trim(act);
     int rc = mp_segment_sync(act, e);
     if (!rc)
         rc = mp_segment_write_indexes(act, e);
@@ -638,11 +641,39 @@ static int damaged(const mp_partition *p, const mp_segment *s, int64_t offset, u
                         p->name, offset, pos, s->base_offset, what);
 }
 
+/* Drops the references the previous fetch kept for its mapped batches. */
+static void release_held(mp_fetch_store *st)
+{
+    for (size_t i = 0; i < st->nheld; i++)
+        mp_segment_unref(st->held[i]);
+    st->nheld = 0;
+}
+
+/* Keeps a reference on s for as long as the result points into its map. */
+static int hold(mp_fetch_store *st, mp_segment *s)
+{
+    if (st->nheld && st->held[st->nheld - 1] == s)
+        return 0;
+    if (st->nheld == st->held_cap) {
+        size_t c = st->held_cap ? st->held_cap * 2 : 4;
+        mp_segment **q = realloc(st->held, c * sizeof *q);
+        if (!q)
+            return MP_ENOMEM;
+        st->held = q;
+        st->held_cap = c;
+    }
+    mp_segment_ref(s);
+    st->held[st->nheld++] = s;
+    return 0;
+}
+
 void mp_fetch_store_free(void *store)
 {
     mp_fetch_store *st = store;
     if (!st)
         return;
+    release_held(st);
+    free(st->held);
     mp_buf_free(&st->raw);
     mp_buf_free(&st->hdr);
     for (size_t i = 0; i < st->slots_cap; i++) {
@@ -654,7 +685,8 @@ void mp_fetch_store_free(void *store)
     free(st);
 }
 
-static int push_slot(mp_fetch_store *st, size_t raw_off, const mp_batch_info *info)
+static int push_slot(mp_fetch_store *st, const uint8_t *data, size_t raw_off,
+                     const mp_batch_info *info)
 {
     if (st->nslots == st->slots_cap) {
         size_t c = st->slots_cap ? st->slots_cap * 2 : 16;
@@ -665,6 +697,8 @@ static int push_slot(mp_fetch_store *st, size_t raw_off, const mp_batch_info *in
         st->slots = q;
         st->slots_cap = c;
     }
+    st->slots[st->nslots].data = data;
+    st->slots[st->nslots].decoded = 0;
     st->slots[st->nslots].raw_off = raw_off;
     st->slots[st->nslots].info = *info;
     st->nslots++;
@@ -679,6 +713,9 @@ typedef struct fetch_ctx {
     int64_t limit;    /* the log end when the fetch began */
     size_t budget;    /* bytes left */
     int done;         /* budget spent or log end reached */
+    /* The segment being read, bytes [0, its visible size), when read
+     * through its map; NULL when read with pread. */
+    const uint8_t *map;
 } fetch_ctx;
 
 /* Finds, from pos, the first batch of s whose last offset is >= the
@@ -695,7 +732,7 @@ static int skip_to(fetch_ctx *c, mp_segment *s, uint64_t vis, uint64_t pos, int6
     while (cur < vis) {
         uint64_t left = vis - cur;
         size_t hn = left < MP_BATCH_HEADER_SIZE ? (size_t)left : MP_BATCH_HEADER_SIZE;
-        if (!(cur >= wpos && cur + hn <= wpos + wlen)) {
+        if (!c->map && !(cur >= wpos && cur + hn <= wpos + wlen)) {
             size_t want = left < SKIP_CHUNK ? (size_t)left : SKIP_CHUNK;
             w->len = 0;
             if (!mp_buf_reserve(w, want))
@@ -706,7 +743,7 @@ static int skip_to(fetch_ctx *c, mp_segment *s, uint64_t vis, uint64_t pos, int6
             wpos = cur;
             wlen = want;
         }
-        const uint8_t *h = (const uint8_t *)w->data + (cur - wpos);
+        const uint8_t *h = c->map ? c->map + cur : (const uint8_t *)w->data + (cur - wpos);
         mp_error why;
         int rc = mp_batch_peek(h, hn, info, &why);
         if (rc == MP_LOG_ETRUNCATED && hn == MP_BATCH_HEADER_SIZE)
@@ -735,6 +772,29 @@ static int skip_to(fetch_ctx *c, mp_segment *s, uint64_t vis, uint64_t pos, int6
     return 0;
 }
 
+/* Decodes slot k. A damaged batch after the first is dropped with what
+ * follows and 1 returned (the fetch serves the batches before it; the next
+ * fetch reports the damage); damage in the first gives MP_EFORMAT. */
+static int decode_slot(fetch_ctx *c, size_t k, mp_error *e)
+{
+    mp_fetch_store *st = c->st;
+    struct mp_fetch_slot *sl = &st->slots[k];
+    mp_error why;
+    const uint8_t *data = sl->data ? sl->data : (const uint8_t *)st->raw.data + sl->raw_off;
+    int rc = mp_batch_decode_ex(data, &sl->info, &sl->recs, &sl->scratch,
+                                MP_BATCH_MAX_UNCOMPRESSED, 0, &why);
+    if (!rc) {
+        sl->decoded = 1;
+        return 0;
+    }
+    st->nslots = k;
+    if (k == 0)
+        return mp_error_set(e, rc, "%s@%" PRId64 ": %s", c->p->name,
+                            sl->info.base_offset < c->offset ? c->offset : sl->info.base_offset,
+                            why.msg);
+    return 1;
+}
+
 /* Reads whole batches of s from the one at `at` onwards into the store,
  * within the budget. */
 static int collect(fetch_ctx *c, mp_segment *s, uint64_t vis, uint64_t at,
@@ -751,16 +811,24 @@ static int collect(fetch_ctx *c, mp_segment *s, uint64_t vis, uint64_t at,
         want = first->size; /* at least one batch, whatever the budget */
     }
     size_t off0 = st->raw.len;
-    if (!mp_buf_reserve(&st->raw, want))
-        return mp_error_set(e, MP_ENOMEM, "%s: out of memory", c->p->name);
-    int rc = mp_segment_read(s, at, st->raw.data + off0, want, e);
-    if (rc)
-        return rc;
-    st->raw.len += want;
+    const uint8_t *bytes; /* file bytes [at, at+want) */
+    int rc;
+    if (c->map) {
+        if (hold(st, s))
+            return mp_error_set(e, MP_ENOMEM, "%s: out of memory", c->p->name);
+        bytes = c->map + at;
+    } else {
+        if (!mp_buf_reserve(&st->raw, want))
+            return mp_error_set(e, MP_ENOMEM, "%s: out of memory", c->p->name);
+        if ((rc = mp_segment_read(s, at, st->raw.data + off0, want, e)))
+            return rc;
+        st->raw.len += want;
+        bytes = (const uint8_t *)st->raw.data + off0;
+    }
     size_t q = 0;
     int64_t expect = -1;
     while (q < want) {
-        const uint8_t *b = (const uint8_t *)st->raw.data + off0 + q;
+        const uint8_t *b = bytes + q;
         mp_batch_info info;
         mp_error why;
         rc = mp_batch_peek(b, want - q, &info, &why);
@@ -798,8 +866,18 @@ static int collect(fetch_ctx *c, mp_segment *s, uint64_t vis, uint64_t at,
                          at + q, what, e);
             break;
         }
-        if (push_slot(st, off0 + q, &info)) {
+        if (push_slot(st, c->map ? b : NULL, off0 + q, &info)) {
             rc = mp_error_set(e, MP_ENOMEM, "%s: out of memory", c->p->name);
+            break;
+        }
+        /* A mapped batch never moves: decode it now, while the CRC pass
+         * has left it in the cache. (Copies wait for decode_all: raw may
+         * still move as it grows.) */
+        if (c->map && (rc = decode_slot(c, st->nslots - 1, e)) != 0) {
+            if (rc > 0) {
+                rc = 0; /* served up to here */
+                c->done = 1;
+            }
             break;
         }
         c->budget = c->budget > info.size ? c->budget - info.size : 0;
@@ -814,6 +892,11 @@ static int collect(fetch_ctx *c, mp_segment *s, uint64_t vis, uint64_t at,
 static int read_segment(fetch_ctx *c, mp_segment *s, uint64_t vis, uint64_t pos, int64_t entry,
                         mp_error *e)
 {
+    c->map = NULL;
+    /* Without a map (turned off, or mmap failed) the same walk copies with
+     * pread. */
+    if (c->p->map_reads && vis > 0 && mp_segment_view(s, 0, (size_t)vis, &c->map, NULL) != 0)
+        c->map = NULL;
     uint64_t at;
     mp_batch_info first;
     int rc = skip_to(c, s, vis, pos, entry, &at, &first, e);
@@ -832,23 +915,14 @@ static int decode_all(fetch_ctx *c, mp_log_fetch_result *out, mp_error *e)
     size_t total = 0, k;
     int rc = 0;
     for (k = 0; k < st->nslots; k++) {
-        struct mp_fetch_slot *sl = &st->slots[k];
-        mp_error why;
-        rc = mp_batch_decode_ex((const uint8_t *)st->raw.data + sl->raw_off, &sl->info, &sl->recs,
-                                &sl->scratch, MP_BATCH_MAX_UNCOMPRESSED, 0, &why);
-        if (rc) {
-            if (k == 0)
-                return mp_error_set(e, rc, "%s@%" PRId64 ": %s", c->p->name,
-                                    sl->info.base_offset < c->offset ? c->offset
-                                                                     : sl->info.base_offset,
-                                    why.msg);
-            /* Serve what precedes the damage; the next fetch reports it. */
-            rc = 0;
+        if (!st->slots[k].decoded && (rc = decode_slot(c, k, e)) != 0) {
+            if (rc < 0)
+                return rc;
+            rc = 0; /* serve what precedes the damage */
             break;
         }
-        total += sl->recs.n;
+        total += st->slots[k].recs.n;
     }
-    st->nslots = k;
     if (total > st->recs_cap) {
         mp_record *r = realloc(st->recs, total * sizeof *r);
         if (!r)
@@ -883,6 +957,8 @@ int mp_partition_fetch(mp_partition *p, int64_t offset, size_t max_bytes,
                        mp_log_fetch_result *out, mp_error *e)
 {
     mp_fetch_store *st = out->priv;
+    /* The previous result's records go now, as the API says. */
+    release_held(st);
     st->raw.len = 0;
     st->nslots = 0;
     out->recs = NULL;
@@ -912,7 +988,7 @@ int mp_partition_fetch(mp_partition *p, int64_t offset, size_t max_bytes,
     uint64_t pos = mp_segment_lookup(s, offset, &entry);
     unlock(&p->state_mu);
 
-    fetch_ctx c = {p, st, offset, latest, max_bytes, 0};
+    fetch_ctx c = {p, st, offset, latest, max_bytes, 0, NULL};
     int rc = 0;
     while (s) {
         rc = read_segment(&c, s, vis, pos, entry, e);
@@ -1177,6 +1253,7 @@ int mp_partition_replace(mp_partition *p, mp_segment *const *old, size_t nold,
         goto out;
     }
     for (size_t i = 0; i < nfresh; i++) {
+        mp_segment_trim(fresh[i]);
         if ((rc = mp_segment_sync(fresh[i], e)) || (rc = mp_segment_write_indexes(fresh[i], e)))
             goto out;
     }

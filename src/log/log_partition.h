@@ -52,6 +52,10 @@ typedef struct mp_partition {
     int64_t first_unflushed_ms; /* when the oldest of them was appended; 0 if none */
     void (*notify)(void *arg); /* called after each append, no lock held */
     void *notify_arg;
+    /* 1 (the default): fetches read batches through the segments' memory
+     * maps and hand out pointers into them; 0: they copy with pread. Set
+     * before the partition is shared. */
+    int map_reads;
 } mp_partition;
 
 /* Creates the directory and an empty first segment (base offset 0). */
@@ -83,12 +87,17 @@ int mp_partition_append(mp_partition *p, const mp_record *recs, size_t n,
                         const mp_log_topic_config *cfg, int64_t *base, size_t *written,
                         mp_error *e);
 
-/* The storage behind an mp_log_fetch_result of the embedded log. */
+/* The storage behind an mp_log_fetch_result of the embedded log. Batches
+ * are either in a segment's memory map (the store then holds a reference
+ * on that segment until the next fetch or the free, which keeps the map)
+ * or copied into raw. */
 typedef struct mp_fetch_store {
-    mp_buf raw;   /* batch bytes as read */
-    mp_buf hdr;   /* header window for skipping */
+    mp_buf raw;   /* batch bytes as read (when not mapped) */
+    mp_buf hdr;   /* header window for skipping (when not mapped) */
     struct mp_fetch_slot {
+        const uint8_t *data; /* the batch in a map, or NULL: at raw_off in raw */
         size_t raw_off;
+        int decoded; /* recs hold its records */
         mp_batch_info info;
         mp_batch_records recs;
         mp_buf scratch;
@@ -96,6 +105,8 @@ typedef struct mp_fetch_store {
     size_t nslots, slots_cap;
     mp_record *recs;
     size_t recs_cap;
+    mp_segment **held; /* references behind mapped slots */
+    size_t nheld, held_cap;
 } mp_fetch_store;
 
 void mp_fetch_store_free(void *store);

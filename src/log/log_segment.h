@@ -17,6 +17,18 @@
  * Removing a segment from the log unlinks its files at once; the open file
  * descriptor keeps the bytes readable until the last reference goes.
  *
+ * Memory maps: mp_segment_view hands out pointers into a read-only shared
+ * map of the .log, made on the first request and unmapped with the last
+ * reference, so a reader holding a reference keeps its pointers valid
+ * while retention or compaction removes the segment. Bytes below a visible
+ * size never change and the file is never cut below its visible size once
+ * the segment is open (recovery truncates only inside mp_segment_open;
+ * a failed write cuts back to the visible end), so a reader that stays
+ * below the size it saw never touches a page past the end of the file
+ * (which would raise SIGBUS). A disk error while the kernel reads a page
+ * in raises SIGBUS too, where pread would return EIO: mp_log_options'
+ * map_reads turns maps off for storage where that matters.
+ *
  * Thread-safety: the counters and the indexes are changed only by the
  * partition's writer and read under the partition's state lock (see
  * log_partition.h); mp_segment_read may run in any thread. */
@@ -31,6 +43,12 @@
 #include "log/log_batch.h"
 #include "log/log_index.h"
 
+typedef struct mp_segment_map {
+    const uint8_t *base;
+    size_t len; /* bytes mapped; may run past the end of a growing file */
+    struct mp_segment_map *older;
+} mp_segment_map;
+
 typedef struct mp_segment {
     int64_t base_offset;
     char *dir;
@@ -44,7 +62,15 @@ typedef struct mp_segment {
     mp_time_index ti;
     uint64_t bytes_since_index;
     int64_t first_append_ms; /* wall clock when the segment got data here (segment.ms) */
+    /* Disk space reserved past the end of the file up to here (0: none);
+     * changed by the writer only (see mp_segment_write, mp_segment_trim). */
+    uint64_t alloc_end;
+    int no_prealloc; /* the file system cannot reserve space */
     atomic_int refs;
+    /* The current map of the .log (NULL: none yet); replaced by a larger
+     * one when an active segment outgrows it. Older maps stay mapped until
+     * the segment is freed, since readers may hold pointers into them. */
+    mp_segment_map *_Atomic map;
 } mp_segment;
 
 /* How mp_segment_open treats an existing segment. */
@@ -88,8 +114,14 @@ void mp_segment_ref(mp_segment *s);
 void mp_segment_unref(mp_segment *s);
 
 /* Writes bytes after the visible end. On failure the file is cut back to
- * the visible end and MP_EIO returned. */
+ * the visible end and MP_EIO returned. Large writes first reserve disk
+ * space ahead of the file's end (the file's size does not change). */
 int mp_segment_write(mp_segment *s, const void *data, size_t len, mp_error *e);
+
+/* Gives back the disk space reserved past the visible end by earlier
+ * writes: called when a segment stops being written (roll, close, the end
+ * of a compaction). The writer only; readers may go on. */
+void mp_segment_trim(mp_segment *s);
 
 /* Makes the batch just written at the visible end visible and indexes it
  * (Kafka's rule: an index entry for this batch when more than
@@ -108,6 +140,14 @@ int64_t mp_segment_time_start(const mp_segment *s, int64_t ts);
 /* Reads exactly len bytes at pos. MP_EIO, or MP_EFORMAT if the file ends
  * early. */
 int mp_segment_read(const mp_segment *s, uint64_t pos, void *buf, size_t len, mp_error *e);
+
+/* Points *out at bytes [pos, pos+len) of the .log through the segment's
+ * memory map, mapping it (or a larger window of a growing file) first if
+ * needed. pos + len must not exceed a visible size the caller saw. The
+ * pointer stays valid while the caller holds a reference on s. Any thread.
+ * MP_EIO if the map cannot be made (the caller falls back to
+ * mp_segment_read). */
+int mp_segment_view(mp_segment *s, uint64_t pos, size_t len, const uint8_t **out, mp_error *e);
 
 /* fdatasync of the .log. */
 int mp_segment_sync(mp_segment *s, mp_error *e);

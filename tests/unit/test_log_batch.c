@@ -446,6 +446,51 @@ static void test_big_values_cross_blocks(void)
     free(v);
 }
 
+/* An uncompressed batch's CRC is computed a slice at a time while the
+ * records are written: check it against the table path over the finished
+ * bytes, for batches with slice boundaries at every kind of place, encoded
+ * after other bytes already in the buffer. */
+static void test_crc_while_encoding(void)
+{
+    enum { N = 3000 };
+    static mp_record recs[N];
+    static uint8_t pool[70000];
+    for (size_t i = 0; i < sizeof pool; i++)
+        pool[i] = (uint8_t)(i * 31 + (i >> 9));
+    mp_record_header hd = {"h", 1, (const uint8_t *)"hv", 2};
+    int bad = 0;
+    for (int round = 0; round < 4; round++) {
+        size_t n = round == 0 ? 1 : round == 1 ? 40 : N;
+        for (size_t i = 0; i < n; i++) {
+            int32_t len = round == 3 ? (int32_t)(i % 5 == 0 ? 33000 + i : i % 700)
+                                     : (int32_t)((i * 37) % 300);
+            recs[i] = (mp_record){0, 1700000000000LL + (int64_t)(i % 9), pool + i % 100,
+                                  (int32_t)(i % 4), pool + (i * 13) % 1000, len, i % 3 == 0,
+                                  i % 3 == 0 ? &hd : NULL};
+        }
+        mp_buf out = {0};
+        mp_buf_append(&out, "prefix+++", 6 + (size_t)round);
+        mp_error e = {0};
+        REQUIRE(mp_batch_encode(&out, 100, recs, n, MP_COMPRESS_NONE, &e) == MP_OK);
+        const uint8_t *b = (const uint8_t *)out.data + 6 + round;
+        size_t len = out.len - 6 - (size_t)round;
+        mp_batch_info info;
+        REQUIRE(mp_batch_peek(b, len, &info, &e) == MP_OK);
+        CHECK(info.size == len);
+        uint32_t stored =
+            (uint32_t)b[17] << 24 | (uint32_t)b[18] << 16 | (uint32_t)b[19] << 8 | b[20];
+        bad += stored != mp_crc32c_sw(0, b + 21, len - 21);
+        if (round == 3)
+            CHECK(len > 10 * 32768); /* many slices */
+        mp_batch_records r = {0};
+        CHECK(mp_batch_decode(b, &info, &r, NULL, &e) == MP_OK);
+        CHECK(r.n == n);
+        mp_batch_records_free(&r);
+        mp_buf_free(&out);
+    }
+    CHECK(bad == 0);
+}
+
 static void test_decompression_bomb(void)
 {
     /* 16 MB of zeros compress to a few KB; with a 1 MB limit the decoder
@@ -925,6 +970,7 @@ int main(void)
     RUN(test_round_trip_every_compression);
     RUN(test_many_batches_reuse);
     RUN(test_big_values_cross_blocks);
+    RUN(test_crc_while_encoding);
     RUN(test_decompression_bomb);
     RUN(test_timestamps_and_attributes);
     RUN(test_keep_offsets);
