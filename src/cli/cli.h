@@ -58,10 +58,21 @@ int mp_cmd_inspect(int argc, char **argv);
  * not empty), else ./mlpipe-data. */
 const char *mp_cli_data_dir(const mp_args *a);
 
+/* How mp_cli_open_log opens the log (`create` below). 0: as its writer,
+ * waiting briefly (MLPIPE_LOCK_WAIT_MS, default 3000) for another writer
+ * to finish; MP_CLI_LOG_CREATE (1): the same, creating a missing data
+ * directory; MP_CLI_LOG_READ: as a reader, beside whatever writer there is
+ * (consume); MP_CLI_LOG_READ_IF_LOCKED: as the writer when the directory
+ * is free, else as a reader (topic list, describe). */
+#define MP_CLI_LOG_CREATE 1
+#define MP_CLI_LOG_READ 2
+#define MP_CLI_LOG_READ_IF_LOCKED 3
+
 /* Opens the embedded log in mp_cli_data_dir(a) with no background thread
  * (one-shot commands; mp_log_close flushes). A data directory that is not a
  * directory or not accessible gives MP_EINVAL; a missing one MP_ENOTFOUND
- * unless create is 1, when it (and its parents) are created. */
+ * unless create is MP_CLI_LOG_CREATE, when it (and its parents) are
+ * created. */
 int mp_cli_open_log(const mp_args *a, int create, mp_log **out, mp_error *e);
 
 /* Parses --partition (a non-negative integer) into *out, -1 when absent.
@@ -71,5 +82,6 @@ int mp_cli_partition_flag(const mp_args *a, const char *cmd, int32_t *out);
 int mp_cmd_topic(int argc, char **argv);
 int mp_cmd_produce(int argc, char **argv);
 int mp_cmd_consume(int argc, char **argv);
+int mp_cmd_sql(int argc, char **argv);
 
 #endif

@@ -25,7 +25,8 @@ static const char usage[] =
     "value. A null key or value prints as the empty string (or --null-marker).\n"
     "Without --follow, stops at the end of every partition as it was at the\n"
     "start; with --follow, waits for new records until interrupted (SIGINT or\n"
-    "SIGTERM end it cleanly) or --timeout-ms passes without any.\n"
+    "SIGTERM end it cleanly) or --timeout-ms passes without any. consume only\n"
+    "reads: it runs beside a producer in another process (mlpipe produce).\n"
     "\n"
     "  --data-dir DIR       the log's directory (default: $MLPIPE_DATA_DIR, else\n"
     "                       ./mlpipe-data)\n"
@@ -435,7 +436,9 @@ int mp_cmd_consume(int argc, char **argv)
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 
     mp_error e = {0};
-    if ((rc = mp_cli_open_log(&a, 0, &c.log, &e)))
+    /* A reader: consuming never needs the writer's lock, so producers can
+     * write while this runs (and one may start after it). */
+    if ((rc = mp_cli_open_log(&a, MP_CLI_LOG_READ, &c.log, &e)))
         return mp_cli_fail("consume", &e);
     int started = 0;
     int32_t count = 0;

@@ -154,7 +154,11 @@ int mp_cmd_topic(int argc, char **argv)
     a.pos[1] = want ? a.pos[0] : NULL;
     mp_error e = {0};
     mp_log *log = NULL;
-    if ((rc = mp_cli_open_log(&a, which == 0, &log, &e)))
+    /* list and describe read, beside a writer if there is one. */
+    int mode = which == 0 ? MP_CLI_LOG_CREATE
+               : which == 1 || which == 2 ? MP_CLI_LOG_READ_IF_LOCKED
+                                          : 0;
+    if ((rc = mp_cli_open_log(&a, mode, &log, &e)))
         return mp_cli_fail(cmd, &e);
     switch (which) {
     case 0:

@@ -214,15 +214,16 @@ int mp_cli_open_log(const mp_args *a, int create, mp_log **out, mp_error *e)
         return mp_error_set(e, MP_EINVAL, "--data-dir: empty directory name");
     /* The log would report these as I/O failures deep inside; checked here
      * they are what they are, a data directory the user must fix. */
+    int reader = create == MP_CLI_LOG_READ;
     struct stat st;
     if (stat(dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode))
             return mp_error_set(e, MP_EINVAL, "data directory '%s' is not a directory", dir);
-        if (access(dir, R_OK | W_OK | X_OK))
-            return mp_error_set(e, MP_EINVAL, "data directory '%s': %s (the log needs to read and write it)",
-                                dir, strerror(errno));
+        if (access(dir, reader ? R_OK | X_OK : R_OK | W_OK | X_OK))
+            return mp_error_set(e, MP_EINVAL, "data directory '%s': %s (the log needs to %s it)",
+                                dir, strerror(errno), reader ? "read" : "read and write");
     } else if (errno == ENOENT) {
-        if (!create)
+        if (create != MP_CLI_LOG_CREATE)
             return mp_error_set(e, MP_ENOTFOUND,
                                 "data directory '%s' does not exist (give --data-dir DIR or set "
                                 "MLPIPE_DATA_DIR; 'mlpipe topic create' creates it)",
@@ -237,6 +238,16 @@ int mp_cli_open_log(const mp_args *a, int create, mp_log **out, mp_error *e)
     }
     mp_log_options opts = MP_LOG_OPTIONS_INIT;
     opts.background = 0;
+    /* One writer at a time: a second one (say a produce started while
+     * another is finishing) waits a little before it gives up. */
+    const char *w = getenv("MLPIPE_LOCK_WAIT_MS");
+    char *end = NULL;
+    long long ms = w && w[0] ? strtoll(w, &end, 10) : 3000;
+    opts.lock_wait_ms = end && *end ? 3000 : ms < 0 ? 0 : ms;
+    opts.read_only = reader;
+    opts.read_if_locked = create == MP_CLI_LOG_READ_IF_LOCKED;
+    if (opts.read_if_locked)
+        opts.lock_wait_ms = 0; /* no need to wait: reading beside a writer is fine */
     return mp_log_open_embedded(dir, &opts, out, e);
 }
 

@@ -70,6 +70,11 @@ int mp_log_close(mp_log *log, mp_error *e)
 
 const char *mp_log_kind(const mp_log *log) { return log ? log->ops->kind : "none"; }
 
+int mp_log_is_read_only(const mp_log *log)
+{
+    return log && log->ops->read_only ? log->ops->read_only(log->impl) : 0;
+}
+
 int mp_log_topic_create(mp_log *log, const char *name, int32_t partitions,
                         const char *const *configs, size_t nconfigs, mp_error *e)
 {

@@ -78,21 +78,58 @@ typedef struct mp_log_options {
      * raises SIGBUS instead of failing the fetch with MP_EIO: turn maps off
      * on storage where that can happen and must not stop the process. */
     int map_reads;
+    /* 1: open as a reader (see below) whether or not a writer has the
+     * directory. */
+    int read_only;
+    /* 1: when another process (or handle) has the directory for writing,
+     * open as a reader instead of failing. */
+    int read_if_locked;
+    /* How long a writer's open waits for another writer to let go of the
+     * directory before it fails (or, with read_if_locked, becomes a
+     * reader), in ms; 0: not at all. */
+    int64_t lock_wait_ms;
 } mp_log_options;
 
-#define MP_LOG_OPTIONS_INIT {1, 100, 300000, NULL, 1}
+#define MP_LOG_OPTIONS_INIT {1, 100, 300000, NULL, 1, 0, 0, 0}
 
-/* Opens (creating it if missing) the embedded log in data_dir: topics under
- * <data_dir>/topics, consumer groups under <data_dir>/groups. One process
- * at a time: the directory is locked (flock on <data_dir>/.lock) and a
- * second open, in this process or another, fails with MP_EINVAL naming the
- * holder's pid. Opening recovers from a crash: each partition's active
- * segment is checked batch by batch (lengths, CRC-32C) and a torn or
- * corrupt tail is truncated (mp_log_partition_info.truncated_bytes says how
- * much); missing or damaged index files are rebuilt. opts may be NULL
- * (MP_LOG_OPTIONS_INIT). */
+/* Opens the embedded log in data_dir: topics under <data_dir>/topics,
+ * consumer groups under <data_dir>/groups.
+ *
+ * The writer (the default): creates the directory if missing and locks it
+ * (flock on <data_dir>/.lock) -- one writer at a time: a second writer's
+ * open, in this process or another, fails with MP_EINVAL naming the
+ * holder's pid (after waiting up to lock_wait_ms). Opening recovers from a
+ * crash: each partition's active segment is checked batch by batch
+ * (lengths, CRC-32C) and a torn or corrupt tail is truncated
+ * (mp_log_partition_info.truncated_bytes says how much); missing or damaged
+ * index files are rebuilt.
+ *
+ * A reader (read_only, or read_if_locked when a writer has the directory)
+ * takes no lock and never creates, writes, truncates, deletes, compacts or
+ * rebuilds a file of the log; any number of readers may run beside one
+ * writer, in any process. It reads the topics, partitions and segments the
+ * directory holds and follows the writer: a fetch that reaches the end of
+ * what the reader knows, mp_log_offsets, mp_log_wait and
+ * mp_log_topic_describe look again (new batches in the active segment,
+ * rolled segments, segments deleted by retention or replaced by compaction,
+ * topics created or deleted). Only whole batches whose length and CRC-32C
+ * check out are served, so a tail being written (or torn by a writer that
+ * died) is simply "not there yet"; records are the writer's bytes. Indexes
+ * that are missing or damaged are rebuilt in memory. A reader copies
+ * batches with pread from the active segment (maps only closed ones).
+ * Produce, topic create/alter/delete, compaction and retention give
+ * MP_EINVAL ("... open for writing by another process (pid N); this process
+ * can only read"); flush and maintain do nothing. Consumer-group offsets
+ * can be committed by readers too (log_groups.h: a separate lock on the
+ * groups directory). Note that with flush.messages=1 a reader in another
+ * process may see a batch before the writer's fsync of it has returned.
+ *
+ * opts may be NULL (MP_LOG_OPTIONS_INIT). */
 int mp_log_open_embedded(const char *data_dir, const mp_log_options *opts, mp_log **out,
                          mp_error *e);
+
+/* 1 if log was opened as a reader, 0 if it can write. */
+int mp_log_is_read_only(const mp_log *log);
 
 /* Flushes everything to disk and frees the handle (always, even when the
  * flush fails, which is reported). log may be NULL. */
@@ -229,7 +266,10 @@ int mp_log_offset_for_time(mp_log *log, const char *topic, int32_t partition, in
 /* Blocks until one of the n positions has data (the partition's latest
  * offset exceeds pos[i].offset), at most timeout_ms (< 0: no limit), without
  * busy-waiting. Returns 1 when data is there, 0 on timeout or mp_log_wake,
- * MP_ENOTFOUND for an unknown or deleted topic or partition. */
+ * MP_ENOTFOUND for an unknown or deleted topic or partition. A reader of a
+ * directory another process writes wakes on inotify events in the
+ * partition directories and looks at least every 250 ms besides (every
+ * 20 ms where inotify is not available). */
 int mp_log_wait(mp_log *log, const mp_log_offset *pos, size_t n, int64_t timeout_ms, mp_error *e);
 
 /* Makes every mp_log_wait in progress return 0 now (to stop a reader).

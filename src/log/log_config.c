@@ -245,3 +245,20 @@ int mp_log_config_get(const mp_log_topic_config *c, const char *key, char *out, 
     int w = snprintf(out, n, "%" PRId64, v);
     return w < 0 || (size_t)w >= n ? MP_EINVAL : 0;
 }
+
+int mp_log_config_check(const mp_log_topic_config *c, mp_error *e)
+{
+    if (c->min_compaction_lag_ms > c->max_compaction_lag_ms)
+        return mp_error_set(e, MP_EINVAL,
+                            "topic config min.compaction.lag.ms (%" PRId64
+                            ") is greater than max.compaction.lag.ms (%" PRId64 ")",
+                            c->min_compaction_lag_ms, c->max_compaction_lag_ms);
+    return 0;
+}
+
+int64_t mp_log_config_roll_ms(const mp_log_topic_config *c)
+{
+    if ((c->cleanup_policy & MP_LOG_CLEANUP_COMPACT) && c->max_compaction_lag_ms < c->segment_ms)
+        return c->max_compaction_lag_ms;
+    return c->segment_ms;
+}

@@ -30,6 +30,17 @@
  * log's own producer does not compress, so it stores such batches
  * uncompressed.
  *
+ * Compaction (cleanup.policy includes compact): a closed segment becomes
+ * cleanable once its newest record is older than min.compaction.lag.ms;
+ * the log cleaner compacts a partition when its dirty (not yet cleaned)
+ * share of the cleanable bytes exceeds min.cleanable.dirty.ratio, or,
+ * whatever the ratio, once a dirty record is older than
+ * max.compaction.lag.ms. As in Kafka, a compacted topic's active segment
+ * also rolls when its first record is max.compaction.lag.ms old
+ * (mp_log_config_roll_ms), since the active segment is never cleaned; and
+ * min.compaction.lag.ms may not exceed max.compaction.lag.ms
+ * (mp_log_config_check).
+ *
  * Plain values, no allocation: copy freely. Thread-safety: none needed. */
 #ifndef MP_LOG_LOG_CONFIG_H
 #define MP_LOG_LOG_CONFIG_H
@@ -84,5 +95,16 @@ int mp_log_config_get(const mp_log_topic_config *c, const char *key, char *out, 
 
 /* Every known key, in the order of the table above (static storage). */
 const char *const *mp_log_config_keys(size_t *n);
+
+/* Checks what no single key can: min.compaction.lag.ms <=
+ * max.compaction.lag.ms (Kafka refuses the pair otherwise). MP_EINVAL
+ * naming both keys and values. Call after setting a topic's keys, before
+ * using them. */
+int mp_log_config_check(const mp_log_topic_config *c, mp_error *e);
+
+/* How old the active segment may get before the next append rolls it
+ * (Kafka's LogConfig.maxSegmentMs): segment.ms, or max.compaction.lag.ms
+ * when that is smaller and the topic is compacted. */
+int64_t mp_log_config_roll_ms(const mp_log_topic_config *c);
 
 #endif

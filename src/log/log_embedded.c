@@ -1,7 +1,8 @@
 /* The embedded log: the mp_log backend that keeps topics in files under a
  * data directory.
  *
- *   <data-dir>/.lock                 flock'ed by the process that has it open
+ *   <data-dir>/.lock                 flock'ed by the writer (readers take no
+ *                                    lock; see mp_log_open_embedded)
  *   <data-dir>/.clean_shutdown       present only after a clean close
  *   <data-dir>/topics/<topic>.json   the topic's configuration, written
  *                                    atomically; its presence is the topic's
@@ -13,19 +14,31 @@
  * Topics live in a sorted table under topics_mu; every operation takes a
  * reference on the topic it works on, so a concurrent delete frees it only
  * when the last user is done. Appends broadcast on one condition variable
- * that mp_log_wait sleeps on. */
+ * that mp_log_wait sleeps on.
+ *
+ * A reader (read_only) keeps the same table of what it found on disk and
+ * follows the writer of another process: topics are looked up again when a
+ * name is unknown or a list is asked for, partitions catch up through
+ * mp_partition_refresh, and mp_log_wait polls on inotify (else sleeps a
+ * little) instead of the condition variable. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#ifdef __linux__
+#include <sys/inotify.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +71,11 @@ struct emb {
     char *dir;
     char *topics_dir;
     int lock_fd;
+    /* A reader: never changes the log's files. holder: the writer's pid
+     * when the directory was found locked at open ("" otherwise). */
+    int read_only;
+    char holder[32];
+    int wake_pipe[2]; /* a reader's mp_log_wake reaches poll() through it */
     mp_log_options opts;
     mp_log_topic_config defaults;
     pthread_mutex_t topics_mu;
@@ -111,17 +129,27 @@ static long topic_find(const emb *l, const char *name)
     return -(long)lo - 1;
 }
 
+static int reader_sync_topics(emb *l, const char *only, mp_error *e);
+
 static topic *topic_get(emb *l, const char *name, mp_error *e)
 {
-    pthread_mutex_lock(&l->topics_mu);
-    long i = topic_find(l, name);
-    topic *t = i >= 0 ? l->topics[i] : NULL;
-    if (t)
-        atomic_fetch_add(&t->refs, 1);
-    pthread_mutex_unlock(&l->topics_mu);
-    if (!t)
-        mp_error_set(e, MP_ENOTFOUND, "unknown topic '%s'", name);
-    return t;
+    for (int pass = 0;; pass++) {
+        pthread_mutex_lock(&l->topics_mu);
+        long i = topic_find(l, name);
+        topic *t = i >= 0 ? l->topics[i] : NULL;
+        if (t)
+            atomic_fetch_add(&t->refs, 1);
+        pthread_mutex_unlock(&l->topics_mu);
+        if (t || !l->read_only || pass > 0) {
+            if (!t)
+                mp_error_set(e, MP_ENOTFOUND, "unknown topic '%s'", name);
+            return t;
+        }
+        /* A reader: the writer may have created it since we looked. */
+        int rc = reader_sync_topics(l, name, e);
+        if (rc && rc != MP_ENOTFOUND)
+            return NULL;
+    }
 }
 
 static void topic_cfg(topic *t, mp_log_topic_config *c)
@@ -332,12 +360,16 @@ static int open_topic(emb *l, const char *name, const mp_log_topic_config *cfg, 
         }
         snprintf(pname, sizeof pname, "%s-%d", name, (int)i);
         if (!mp_is_dir(dir)) {
-            rc = mp_error_set(e, MP_EFORMAT, "topic %s: partition directory %s is missing", name,
-                              dir);
+            /* For a reader, the writer may be deleting the topic. */
+            rc = mp_error_set(e, l->read_only ? MP_ENOTFOUND : MP_EFORMAT,
+                              "topic %s: partition directory %s is missing", name, dir);
             break;
         }
-        rc = mp_partition_open(dir, pname, i, clean, cfg->index_interval_bytes, on_append, l,
-                               &t->parts[i], e);
+        rc = l->read_only
+                 ? mp_partition_open_reader(dir, pname, i, cfg->index_interval_bytes, &t->parts[i],
+                                            e)
+                 : mp_partition_open(dir, pname, i, clean, cfg->index_interval_bytes, on_append,
+                                     l, &t->parts[i], e);
         if (!rc) {
             t->parts[i]->map_reads = l->opts.map_reads != 0;
             t->nparts = i + 1;
@@ -383,7 +415,8 @@ static int load_topics(emb *l, int clean, mp_error *e)
         if (snprintf(path, sizeof path, "%s/%s", l->topics_dir, f) >= (int)sizeof path)
             continue;
         if (strstr(f, ".json.tmp.")) {
-            unlink(path);
+            if (!l->read_only)
+                unlink(path);
             continue;
         }
         if (fl <= 5 || strcmp(f + fl - 5, ".json"))
@@ -398,8 +431,13 @@ static int load_topics(emb *l, int clean, mp_error *e)
         mp_log_topic_config cfg;
         topic *t;
         if ((rc = read_topic_file(l, path, name, &cfg, e)) ||
-            (rc = open_topic(l, name, &cfg, clean, &t, e)))
+            (rc = open_topic(l, name, &cfg, clean, &t, e))) {
+            if (l->read_only && access(path, F_OK) != 0) {
+                rc = 0; /* deleted by the writer while we read it */
+                continue;
+            }
             break;
+        }
         long at = topic_find(l, name);
         if (at >= 0 || insert_topic(l, (size_t)(-at - 1), t)) {
             topic_free(t);
@@ -407,7 +445,7 @@ static int load_topics(emb *l, int clean, mp_error *e)
         }
     }
     closedir(d);
-    if (rc)
+    if (rc || l->read_only)
         return rc;
     /* Orphans: a delete or create interrupted before/after its commit. */
     d = opendir(l->topics_dir);
@@ -430,12 +468,209 @@ static int load_topics(emb *l, int clean, mp_error *e)
     return 0;
 }
 
+/* ---- a reader's topics ---------------------------------------------------- */
+
+/* The pid of the process that holds the directory for writing now, from
+ * /proc/locks (Linux); "" when nobody does or it cannot be told. */
+static int writer_pid(const emb *l, char *out, size_t n)
+{
+    out[0] = '\0';
+#ifdef __linux__
+    char path[PATH_MAX];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/.lock", l->dir) >= (int)sizeof path || stat(path, &st))
+        return 1;
+    FILE *f = fopen("/proc/locks", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        char type[16], mode[16];
+        long pid;
+        unsigned maj, mnr;
+        unsigned long ino;
+        if (strstr(line, "->")) /* a waiter, not a holder */
+            continue;
+        if (sscanf(line, "%*d: %15s %*s %15s %ld %x:%x:%lu", type, mode, &pid, &maj, &mnr, &ino) ==
+                6 &&
+            !strcmp(type, "FLOCK") && !strcmp(mode, "WRITE") && ino == (unsigned long)st.st_ino &&
+            maj == major(st.st_dev) && mnr == minor(st.st_dev)) {
+            snprintf(out, n, "%ld", pid);
+            break;
+        }
+    }
+    fclose(f);
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* A reader's answer to a call that would write. */
+static int refuse(const emb *l, mp_error *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refuse(const emb *l, mp_error *e, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    char pid[32];
+    if (!writer_pid(l, pid, sizeof pid))
+        snprintf(pid, sizeof pid, "%s", l->holder); /* as found at open */
+    if (pid[0])
+        return mp_error_set(e, MP_EINVAL,
+                            "%s: data directory %s is open for writing by another process (pid "
+                            "%s); this process can only read",
+                            what, l->dir, pid);
+    return mp_error_set(e, MP_EINVAL,
+                        "%s: data directory %s was opened read-only; this process can only read",
+                        what, l->dir);
+}
+
+/* 1 if a reader's topic is still the one on disk: its file is there and
+ * its first partition's directory is the one we opened (a topic deleted and
+ * created again has new directories). */
+static int reader_topic_current(emb *l, topic *t)
+{
+    char path[PATH_MAX];
+    if (topic_path(l, t->name, ".json", path, sizeof path) || access(path, F_OK) != 0)
+        return 0;
+    if (t->nparts == 0)
+        return 1;
+    mp_partition *p = t->parts[0];
+    pthread_mutex_lock(&p->state_mu);
+    int closed = p->closed;
+    pthread_mutex_unlock(&p->state_mu);
+    struct stat st;
+    return !closed && stat(p->dir, &st) == 0 && (uint64_t)st.st_dev == p->dir_dev &&
+           (uint64_t)st.st_ino == p->dir_ino;
+}
+
+/* Takes a topic the writer deleted out of a reader's table. Caller holds
+ * topics_mu. */
+static void reader_drop_locked(emb *l, topic *t)
+{
+    long at = topic_find(l, t->name);
+    if (at < 0 || l->topics[at] != t)
+        return;
+    memmove(l->topics + at, l->topics + at + 1, (l->ntopics - (size_t)at - 1) * sizeof *l->topics);
+    l->ntopics--;
+    atomic_store(&t->deleted, 1);
+    topic_put(t);
+}
+
+/* After a call on partition p of t failed: if that was because the writer
+ * deleted the topic, forget it, so that a topic created again under the
+ * name is found by the next call. */
+static void reader_check_gone(emb *l, topic *t, mp_partition *p)
+{
+    if (!l->read_only)
+        return;
+    pthread_mutex_lock(&p->state_mu);
+    int closed = p->closed;
+    pthread_mutex_unlock(&p->state_mu);
+    if (!closed)
+        return;
+    pthread_mutex_lock(&l->topics_mu);
+    reader_drop_locked(l, t);
+    pthread_mutex_unlock(&l->topics_mu);
+}
+
+/* Loads topic `name` into a reader's table. Caller holds topics_mu; the
+ * name is not in the table. MP_ENOTFOUND if there is no such topic (or it
+ * is being deleted). */
+static int reader_load_one(emb *l, const char *name, mp_error *e)
+{
+    char path[PATH_MAX];
+    if (topic_path(l, name, ".json", path, sizeof path) || access(path, F_OK) != 0)
+        return mp_error_set(e, MP_ENOTFOUND, "unknown topic '%s'", name);
+    mp_log_topic_config cfg;
+    topic *t;
+    int rc = read_topic_file(l, path, name, &cfg, e);
+    if (!rc)
+        rc = open_topic(l, name, &cfg, 1, &t, e);
+    if (rc)
+        return access(path, F_OK) != 0 ? mp_error_set(e, MP_ENOTFOUND, "unknown topic '%s'", name)
+                                       : rc;
+    long at = topic_find(l, name);
+    if (at >= 0 || insert_topic(l, (size_t)(-at - 1), t)) {
+        topic_free(t);
+        return mp_error_set(e, MP_ENOMEM, "topic %s: out of memory", name);
+    }
+    return 0;
+}
+
+/* A reader looks at the topics directory again: topics the writer deleted
+ * (or deleted and created anew) leave the table, new ones are opened. With
+ * `only`, just that name. */
+static int reader_sync_topics(emb *l, const char *only, mp_error *e)
+{
+    if (!l->read_only)
+        return 0;
+    pthread_mutex_lock(&l->topics_mu);
+    for (size_t i = 0; i < l->ntopics;) {
+        topic *t = l->topics[i];
+        if ((only && strcmp(t->name, only)) || reader_topic_current(l, t))
+            i++;
+        else
+            reader_drop_locked(l, t);
+    }
+    int rc = 0;
+    if (only) {
+        if (!mp_log_valid_topic_name(only))
+            rc = mp_error_set(e, MP_ENOTFOUND, "unknown topic '%s'", only);
+        else if (topic_find(l, only) < 0)
+            rc = reader_load_one(l, only, e);
+    } else {
+        DIR *d = opendir(l->topics_dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            const char *f = de->d_name;
+            size_t fl = strlen(f);
+            char name[256];
+            if (fl <= 5 || fl - 5 >= sizeof name || strcmp(f + fl - 5, ".json"))
+                continue;
+            memcpy(name, f, fl - 5);
+            name[fl - 5] = '\0';
+            if (!mp_log_valid_topic_name(name) || topic_find(l, name) >= 0)
+                continue;
+            mp_error err;
+            int r = reader_load_one(l, name, rc ? NULL : &err);
+            if (r && r != MP_ENOTFOUND && !rc) {
+                rc = r;
+                if (e)
+                    *e = err;
+            }
+        }
+        if (d)
+            closedir(d);
+    }
+    pthread_mutex_unlock(&l->topics_mu);
+    return rc;
+}
+
+/* Catches partition p of t up with the writer (a reader's; no-op for the
+ * writer). */
+static int reader_refresh(emb *l, topic *t, mp_partition *p, mp_error *e)
+{
+    if (!l->read_only)
+        return 0;
+    int rc = mp_partition_refresh(p, e);
+    if (rc)
+        reader_check_gone(l, t, p);
+    return rc;
+}
+
 /* ---- operations ---------------------------------------------------------- */
 
 static int emb_topic_create(void *impl, const char *name, int32_t partitions,
                             const char *const *configs, size_t nconfigs, mp_error *e)
 {
     emb *l = impl;
+    if (l->read_only)
+        return refuse(l, e, "cannot create topic %s", name);
     mp_log_topic_config cfg = l->defaults;
     int32_t dflt = cfg.partitions;
     cfg.partitions = 0; /* tells a partitions=N config from the default */
@@ -454,6 +689,11 @@ static int emb_topic_create(void *impl, const char *name, int32_t partitions,
         cfg.partitions = partitions;
     } else if (cfg.partitions == 0) {
         cfg.partitions = dflt;
+    }
+    int crc = mp_log_config_check(&cfg, e);
+    if (crc) {
+        mp_error_prefix(e, "topic %s", name);
+        return crc;
     }
     pthread_mutex_lock(&l->topics_mu);
     long at = topic_find(l, name);
@@ -496,6 +736,8 @@ out:
 static int emb_topic_delete(void *impl, const char *name, mp_error *e)
 {
     emb *l = impl;
+    if (l->read_only)
+        return refuse(l, e, "cannot delete topic %s", name);
     pthread_mutex_lock(&l->topics_mu);
     long at = topic_find(l, name);
     if (at < 0) {
@@ -531,6 +773,8 @@ static int emb_topic_alter(void *impl, const char *name, const char *const *conf
                            mp_error *e)
 {
     emb *l = impl;
+    if (l->read_only)
+        return refuse(l, e, "cannot alter topic %s", name);
     /* Under topics_mu: a concurrent delete cannot remove the topic between
      * the check and the file write (which would bring the file back). */
     pthread_mutex_lock(&l->topics_mu);
@@ -549,6 +793,8 @@ static int emb_topic_alter(void *impl, const char *name, const char *const *conf
     if (!rc && cfg.partitions != t->cfg.partitions)
         rc = mp_error_set(e, MP_EINVAL, "topic %s: partitions cannot be changed (has %d)", name,
                           (int)t->cfg.partitions);
+    if (!rc && (rc = mp_log_config_check(&cfg, e)))
+        mp_error_prefix(e, "topic %s", name);
     if (!rc)
         rc = write_topic_file(l, name, &cfg, e);
     if (!rc)
@@ -561,6 +807,9 @@ static int emb_topic_alter(void *impl, const char *name, const char *const *conf
 static int emb_topic_list(void *impl, char ***names, size_t *n, mp_error *e)
 {
     emb *l = impl;
+    int src = reader_sync_topics(l, NULL, e);
+    if (src)
+        return src;
     pthread_mutex_lock(&l->topics_mu);
     char **v = calloc(l->ntopics ? l->ntopics : 1, sizeof *v);
     size_t k = 0;
@@ -590,9 +839,28 @@ static int emb_partition_count(void *impl, const char *name, int32_t *n, mp_erro
 
 static int emb_topic_describe(void *impl, const char *name, mp_log_topic_info **out, mp_error *e)
 {
-    topic *t = topic_get(impl, name, e);
+    emb *l = impl;
+    topic *t = topic_get(l, name, e);
     if (!t)
         return MP_ENOTFOUND;
+    if (l->read_only) {
+        /* The writer's latest: offsets, segments and configuration. */
+        for (int32_t i = 0; i < t->nparts; i++) {
+            int rc = reader_refresh(l, t, t->parts[i], e);
+            if (rc) {
+                topic_put(t);
+                return rc;
+            }
+        }
+        char path[PATH_MAX];
+        mp_log_topic_config cfg;
+        if (topic_path(l, name, ".json", path, sizeof path) == 0 &&
+            read_topic_file(l, path, name, &cfg, NULL) == 0 && cfg.partitions == t->nparts) {
+            pthread_mutex_lock(&t->cfg_mu);
+            t->cfg = cfg;
+            pthread_mutex_unlock(&t->cfg_mu);
+        }
+    }
     mp_log_topic_info *info = calloc(1, sizeof *info);
     if (!info || !(info->name = strdup(name)) ||
         !(info->parts = calloc((size_t)t->nparts, sizeof *info->parts))) {
@@ -615,6 +883,8 @@ static int emb_produce(void *impl, const char *name, int32_t partition, const mp
                        size_t n, mp_log_produced *out, mp_error *e)
 {
     emb *l = impl;
+    if (l->read_only)
+        return refuse(l, e, "cannot produce to topic %s", name);
     topic *t = topic_get(l, name, e);
     if (!t)
         return MP_ENOTFOUND;
@@ -728,8 +998,11 @@ static int emb_fetch(void *impl, const char *name, int32_t partition, int64_t of
         if (!out->priv)
             rc = mp_error_set(e, MP_ENOMEM, "%s-%d: out of memory", name, (int)partition);
     }
-    if (!rc)
+    if (!rc) {
         rc = mp_partition_fetch(t->parts[partition], offset, max_bytes, out, e);
+        if (rc == MP_ENOTFOUND)
+            reader_check_gone(impl, t, t->parts[partition]);
+    }
     topic_put(t);
     return rc;
 }
@@ -741,6 +1014,8 @@ static int emb_offsets(void *impl, const char *name, int32_t partition, int64_t 
     if (!t)
         return MP_ENOTFOUND;
     int rc = partition_of(t, partition, e);
+    if (!rc)
+        rc = reader_refresh(impl, t, t->parts[partition], e);
     if (!rc)
         mp_partition_offsets(t->parts[partition], earliest, latest);
     topic_put(t);
@@ -754,6 +1029,8 @@ static int emb_offset_for_time(void *impl, const char *name, int32_t partition, 
     if (!t)
         return MP_ENOTFOUND;
     int rc = partition_of(t, partition, e);
+    if (!rc)
+        rc = reader_refresh(impl, t, t->parts[partition], e);
     if (!rc)
         rc = mp_partition_offset_for_time(t->parts[partition], ts, offset, record_ts, e);
     topic_put(t);
@@ -769,6 +1046,95 @@ static void deadline_after(struct timespec *ts, int64_t ms)
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000L;
     }
+}
+
+/* Wake-ups a reader's wait sleeps for (ms): with inotify only a safety net,
+ * without it the polling period. */
+#define READER_TICK_NOTIFY_MS 250
+#define READER_TICK_POLL_MS 20
+
+static void drain_fd(int fd)
+{
+    char buf[4096];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+}
+
+/* mp_log_wait for a reader: the writer is another process, so there is no
+ * condition variable to sleep on. The partitions' directories are watched
+ * with inotify (a write to a segment, a new segment, a deleted directory
+ * wake us), and each wake-up -- or a short period where inotify is not
+ * there -- catches the partitions up and looks again. */
+static int reader_wait(emb *l, topic **ts, const mp_log_offset *pos, size_t n, int64_t timeout_ms,
+                       mp_error *e)
+{
+    pthread_mutex_lock(&l->notify_mu);
+    uint64_t gen = l->wake_gen;
+    pthread_mutex_unlock(&l->notify_mu);
+    /* Bytes of wakes that came before this wait began are not for it; a
+     * wake that comes after bumps wake_gen, checked before every sleep. */
+    drain_fd(l->wake_pipe[0]);
+    int ifd = -1;
+#ifdef __linux__
+    ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    for (size_t i = 0; i < n && ifd >= 0; i++)
+        if (inotify_add_watch(ifd, ts[i]->parts[pos[i].partition]->dir,
+                              IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_DELETE_SELF |
+                                  IN_MOVE_SELF) < 0) {
+            close(ifd); /* out of watches: poll instead */
+            ifd = -1;
+        }
+#endif
+    int64_t tick = ifd >= 0 ? READER_TICK_NOTIFY_MS : READER_TICK_POLL_MS;
+    double deadline = mp_clock_now() + (timeout_ms > 0 ? (double)timeout_ms / 1000.0 : 0.0);
+    int rc = 0;
+    for (;;) {
+        for (size_t i = 0; i < n && !rc; i++) {
+            mp_partition *p = ts[i]->parts[pos[i].partition];
+            if (atomic_load(&ts[i]->deleted)) {
+                rc = mp_error_set(e, MP_ENOTFOUND, "topic %s was deleted", ts[i]->name);
+                break;
+            }
+            mp_error err;
+            int r = reader_refresh(l, ts[i], p, &err);
+            if (r == MP_ENOTFOUND) {
+                rc = mp_error_set(e, MP_ENOTFOUND, "topic %s was deleted", ts[i]->name);
+                break;
+            }
+            if (r) {
+                /* Damage or an I/O failure: for the fetch to report. */
+                rc = 1;
+                break;
+            }
+            int64_t a, b;
+            mp_partition_offsets(p, &a, &b);
+            if (b > pos[i].offset)
+                rc = 1;
+        }
+        pthread_mutex_lock(&l->notify_mu);
+        int woken = l->wake_gen != gen;
+        pthread_mutex_unlock(&l->notify_mu);
+        if (rc || woken || timeout_ms == 0)
+            break;
+        int64_t ms = tick;
+        if (timeout_ms > 0) {
+            double left = deadline - mp_clock_now();
+            if (left <= 0)
+                break;
+            if (left * 1000.0 < (double)ms)
+                ms = (int64_t)(left * 1000.0) + 1;
+        }
+        struct pollfd fds[2] = {{l->wake_pipe[0], POLLIN, 0}, {ifd, POLLIN, 0}};
+        if (poll(fds, ifd >= 0 ? 2 : 1, (int)ms) > 0) {
+            if (fds[0].revents)
+                drain_fd(l->wake_pipe[0]);
+            if (ifd >= 0 && fds[1].revents)
+                drain_fd(ifd);
+        }
+    }
+    if (ifd >= 0)
+        close(ifd);
+    return rc;
 }
 
 static int emb_wait(void *impl, const mp_log_offset *pos, size_t n, int64_t timeout_ms,
@@ -794,7 +1160,9 @@ static int emb_wait(void *impl, const mp_log_offset *pos, size_t n, int64_t time
     }
     if (timeout_ms > (int64_t)1000 * 86400 * 365 * 100)
         timeout_ms = -1; /* a century: no limit (and no time_t overflow) */
-    if (!rc) {
+    if (!rc && l->read_only) {
+        rc = reader_wait(l, ts, pos, n, timeout_ms, e);
+    } else if (!rc) {
         struct timespec deadline;
         if (timeout_ms > 0)
             deadline_after(&deadline, timeout_ms);
@@ -830,7 +1198,18 @@ static int emb_wait(void *impl, const mp_log_offset *pos, size_t n, int64_t time
     return rc;
 }
 
-static void emb_wake(void *impl) { wake_all(impl, 1); }
+static void emb_wake(void *impl)
+{
+    emb *l = impl;
+    wake_all(l, 1);
+    if (l->wake_pipe[1] >= 0) {
+        char c = 1;
+        ssize_t w = write(l->wake_pipe[1], &c, 1); /* full: a wake is pending anyway */
+        (void)w;
+    }
+}
+
+static int emb_read_only(void *impl) { return ((emb *)impl)->read_only; }
 
 /* Checks that every position names an existing partition. */
 static int check_positions(emb *l, const mp_log_offset *pos, size_t n, mp_error *e)
@@ -971,12 +1350,16 @@ static int emb_flush(void *impl, const char *name, mp_error *e)
 static int emb_enforce_retention(void *impl, const char *name, int64_t *deleted, mp_error *e)
 {
     *deleted = 0;
+    if (((emb *)impl)->read_only)
+        return refuse(impl, e, "cannot apply retention");
     return for_partitions(impl, name, do_retention, deleted, e);
 }
 
 static int emb_compact(void *impl, const char *name, mp_error *e)
 {
     emb *l = impl;
+    if (l->read_only)
+        return refuse(l, e, "cannot compact topic %s", name);
     topic *t = topic_get(l, name, e);
     if (!t)
         return MP_ENOTFOUND;
@@ -993,6 +1376,8 @@ static int emb_compact(void *impl, const char *name, mp_error *e)
 
 static int emb_maintain(void *impl, mp_error *e)
 {
+    if (((emb *)impl)->read_only)
+        return 0; /* the writer's business */
     int64_t deleted = 0;
     int rc = for_partitions(impl, NULL, do_flush_due, NULL, e);
     int rc2 = for_partitions(impl, NULL, do_retention, &deleted, rc ? NULL : e);
@@ -1044,6 +1429,9 @@ static void emb_free(emb *l)
     mp_group_store_close(l->groups);
     if (l->lock_fd >= 0)
         close(l->lock_fd); /* releases the flock */
+    for (int i = 0; i < 2; i++)
+        if (l->wake_pipe[i] >= 0)
+            close(l->wake_pipe[i]);
     pthread_mutex_destroy(&l->topics_mu);
     pthread_mutex_destroy(&l->notify_mu);
     pthread_cond_destroy(&l->notify_cv);
@@ -1081,7 +1469,7 @@ static int emb_close(void *impl, mp_error *e)
         }
         t->nparts = 0;
     }
-    if (!rc) {
+    if (!rc && !l->read_only) {
         char path[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", l->dir, CLEAN_MARKER) < (int)sizeof path) {
             int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -1120,7 +1508,83 @@ static const mp_log_ops emb_ops = {
     .enforce_retention = emb_enforce_retention,
     .compact = emb_compact,
     .maintain = emb_maintain,
+    .read_only = emb_read_only,
 };
+
+/* Takes the writer's lock on the data directory (creating the directory),
+ * waiting up to lock_wait_ms for another writer to let go. 0 when taken;
+ * 1 when another writer has it and the options say to read instead; an
+ * error otherwise. */
+static int take_lock(emb *l, const mp_log_options *o, mp_error *e)
+{
+    char path[PATH_MAX];
+    int rc = mp_mkdirs(l->topics_dir, e);
+    if (rc)
+        return rc;
+    if (snprintf(path, sizeof path, "%s/.lock", l->dir) >= (int)sizeof path)
+        return mp_error_set(e, MP_EINVAL, "%s: path too long", l->dir);
+    l->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (l->lock_fd < 0)
+        return mp_error_set(e, MP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    double until = mp_clock_now() + (o->lock_wait_ms > 0 ? (double)o->lock_wait_ms / 1000.0 : 0);
+    while (flock(l->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK)
+            return mp_error_set(e, MP_EIO, "%s: cannot lock: %s", path, strerror(errno));
+        if (mp_clock_now() < until) {
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        char pid[32] = "";
+        ssize_t r = pread(l->lock_fd, pid, sizeof pid - 1, 0);
+        pid[r > 0 ? r : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(l->lock_fd);
+        l->lock_fd = -1;
+        if (o->read_if_locked) {
+            snprintf(l->holder, sizeof l->holder, "%s", pid[0] ? pid : "unknown");
+            return 1;
+        }
+        char waited[64] = "";
+        if (o->lock_wait_ms > 0)
+            snprintf(waited, sizeof waited, " (waited %lld ms)", (long long)o->lock_wait_ms);
+        return mp_error_set(e, MP_EINVAL,
+                            "%s: the log is open in another process (pid %s) or another handle "
+                            "in this one, which has it for writing%s; readers (mlpipe consume, "
+                            "topic list/describe) can run beside it, one writer at a time",
+                            l->dir, pid[0] ? pid : "unknown", waited);
+    }
+    /* Who holds it, for the messages above (advisory only). */
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(l->lock_fd, 0) != 0 || pwrite(l->lock_fd, pid, (size_t)n, 0) != n) {
+        /* the lock holds without it */
+    }
+    return 0;
+}
+
+/* A reader's open: takes no lock and changes nothing on disk. */
+static int open_reader(emb *l, mp_error *e)
+{
+    if (!mp_is_dir(l->dir))
+        return mp_error_set(e, MP_ENOTFOUND, "data directory %s does not exist", l->dir);
+    if (pipe(l->wake_pipe) != 0)
+        return mp_error_set(e, MP_EIO, "log: cannot make a pipe: %s", strerror(errno));
+    for (int i = 0; i < 2; i++) {
+        fcntl(l->wake_pipe[i], F_SETFL, fcntl(l->wake_pipe[i], F_GETFL) | O_NONBLOCK);
+        fcntl(l->wake_pipe[i], F_SETFD, FD_CLOEXEC);
+    }
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/groups", l->dir) >= (int)sizeof path)
+        return mp_error_set(e, MP_EINVAL, "%s: path too long", l->dir);
+    int rc = mp_group_store_open(path, 1, &l->groups, e);
+    /* No topics directory yet: no topics yet (a writer makes it). */
+    if (!rc && mp_is_dir(l->topics_dir))
+        rc = load_topics(l, 1, e);
+    return rc;
+}
 
 int mp_log_open_embedded(const char *data_dir, const mp_log_options *opts, mp_log **out,
                          mp_error *e)
@@ -1137,6 +1601,7 @@ int mp_log_open_embedded(const char *data_dir, const mp_log_options *opts, mp_lo
     if (!l)
         return mp_error_set(e, MP_ENOMEM, "log: out of memory");
     l->lock_fd = -1;
+    l->wake_pipe[0] = l->wake_pipe[1] = -1;
     l->opts = o;
     if (o.defaults)
         l->defaults = *o.defaults;
@@ -1162,59 +1627,37 @@ int mp_log_open_embedded(const char *data_dir, const mp_log_options *opts, mp_lo
         goto fail;
     }
     snprintf(l->topics_dir, dl + sizeof "/topics", "%s/topics", data_dir);
-    if ((rc = mp_mkdirs(l->topics_dir, e)))
-        goto fail;
-    if (snprintf(path, sizeof path, "%s/.lock", data_dir) >= (int)sizeof path) {
-        rc = mp_error_set(e, MP_EINVAL, "%s: path too long", data_dir);
-        goto fail;
-    }
-    l->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (l->lock_fd < 0) {
-        rc = mp_error_set(e, MP_EIO, "%s: cannot open: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (flock(l->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno != EWOULDBLOCK) {
-            rc = mp_error_set(e, MP_EIO, "%s: cannot lock: %s", path, strerror(errno));
+    l->read_only = o.read_only != 0;
+    if (!l->read_only && (rc = take_lock(l, &o, e)) != 0) {
+        if (rc != 1)
             goto fail;
-        }
-        char pid[32] = "";
-        ssize_t r = pread(l->lock_fd, pid, sizeof pid - 1, 0);
-        pid[r > 0 ? r : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        rc = mp_error_set(e, MP_EINVAL,
-                          "%s: the log is open in another process (pid %s) or another handle "
-                          "in this one",
-                          data_dir, pid[0] ? pid : "unknown");
-        goto fail;
+        rc = 0;
+        l->read_only = 1; /* read_if_locked: a writer is there; read beside it */
     }
-    {
-        /* Who holds it, for the message above (advisory only). */
-        char pid[32];
-        int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-        if (ftruncate(l->lock_fd, 0) != 0 || pwrite(l->lock_fd, pid, (size_t)n, 0) != n) {
-            /* the lock holds without it */
-        }
-    }
-    snprintf(path, sizeof path, "%s/%s", data_dir, CLEAN_MARKER);
-    int clean = access(path, F_OK) == 0;
-    if (clean) {
-        /* From now on a crash is not a clean shutdown. */
-        if (unlink(path) != 0) {
-            rc = mp_error_set(e, MP_EIO, "%s: cannot remove: %s", path, strerror(errno));
+    if (l->read_only) {
+        if ((rc = open_reader(l, e)))
             goto fail;
+    } else {
+        snprintf(path, sizeof path, "%s/%s", data_dir, CLEAN_MARKER);
+        int clean = access(path, F_OK) == 0;
+        if (clean) {
+            /* From now on a crash is not a clean shutdown. */
+            if (unlink(path) != 0) {
+                rc = mp_error_set(e, MP_EIO, "%s: cannot remove: %s", path, strerror(errno));
+                goto fail;
+            }
+            mp_fsync_dir(data_dir);
         }
-        mp_fsync_dir(data_dir);
-    }
-    snprintf(path, sizeof path, "%s/groups", data_dir);
-    if ((rc = mp_group_store_open(path, &l->groups, e)) || (rc = load_topics(l, clean, e)))
-        goto fail;
-    if (o.background) {
-        if (pthread_create(&l->bg, NULL, bg_main, l) != 0) {
-            rc = mp_error_set(e, MP_EIO, "log: cannot start the background thread");
+        snprintf(path, sizeof path, "%s/groups", data_dir);
+        if ((rc = mp_group_store_open(path, 0, &l->groups, e)) || (rc = load_topics(l, clean, e)))
             goto fail;
+        if (o.background) {
+            if (pthread_create(&l->bg, NULL, bg_main, l) != 0) {
+                rc = mp_error_set(e, MP_EIO, "log: cannot start the background thread");
+                goto fail;
+            }
+            l->bg_running = 1;
         }
-        l->bg_running = 1;
     }
     *out = mp_log_wrap(&emb_ops, l);
     if (!*out) {

@@ -2,12 +2,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -20,6 +22,8 @@ typedef struct group {
 
 struct mp_group_store {
     char *dir;
+    int read_only; /* opened by a reader of the log: no clean-up at open */
+    int lock_fd;   /* <dir>/.lock, opened at the first change; -1 before */
     pthread_mutex_t mu;
     group *v; /* sorted by name */
     size_t n, cap;
@@ -102,13 +106,17 @@ static int valid_offsets(json_t *o)
     return 1;
 }
 
-static int load_file(mp_group_store *g, const char *path, mp_error *e)
+/* Parses a group file: its exact name and offsets (a new reference). */
+static int parse_file(const char *path, char **name_out, json_t **offsets_out, mp_error *e)
 {
+    *name_out = NULL;
+    *offsets_out = NULL;
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr);
     if (!root)
-        return mp_error_set(e, MP_EFORMAT, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                            jerr.text);
+        return mp_error_set(e, errno == ENOENT && access(path, F_OK) != 0 ? MP_ENOTFOUND
+                                                                          : MP_EFORMAT,
+                            "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
     json_t *name = json_object_get(root, "group"), *offs = json_object_get(root, "offsets");
     int rc = 0;
     if (!json_is_string(name) || !json_string_value(name)[0] || !valid_offsets(offs)) {
@@ -116,23 +124,143 @@ static int load_file(mp_group_store *g, const char *path, mp_error *e)
                           "%s: not a consumer-group file (expected \"group\" and \"offsets\" "
                           "mapping topics to partition offsets)",
                           path);
+    } else if (!(*name_out = strdup(json_string_value(name)))) {
+        rc = mp_error_set(e, MP_ENOMEM, "%s: out of memory", path);
     } else {
-        long at = find(g, json_string_value(name));
-        if (at >= 0) {
-            rc = mp_error_set(e, MP_EFORMAT, "%s: group '%s' is stored twice", path,
-                              json_string_value(name));
-        } else {
-            char *n = strdup(json_string_value(name));
-            if (!n || insert(g, (size_t)(-at - 1), n, json_incref(offs))) {
-                free(n);
-                json_decref(offs);
-                rc = mp_error_set(e, MP_ENOMEM, "%s: out of memory", path);
-            }
-        }
+        *offsets_out = json_incref(offs);
     }
     json_decref(root);
     return rc;
 }
+
+static int load_file(mp_group_store *g, const char *path, mp_error *e)
+{
+    char *n;
+    json_t *offs;
+    int rc = parse_file(path, &n, &offs, e);
+    if (rc)
+        return rc;
+    long at = find(g, n);
+    if (at >= 0) {
+        rc = mp_error_set(e, MP_EFORMAT, "%s: group '%s' is stored twice", path, n);
+    } else if (insert(g, (size_t)(-at - 1), n, offs)) {
+        rc = mp_error_set(e, MP_ENOMEM, "%s: out of memory", path);
+    } else {
+        return 0;
+    }
+    free(n);
+    json_decref(offs);
+    return rc;
+}
+
+/* Makes the in-memory copy of group `name` what its file holds now:
+ * another process (a reader of the log consuming with a group) may have
+ * committed since. Caller holds g->mu. */
+static int reload_group(mp_group_store *g, const char *name, mp_error *e)
+{
+    char path[PATH_MAX];
+    int rc = file_name(g, name, path, sizeof path);
+    if (rc)
+        return mp_error_set(e, rc, "group %s: %s", name,
+                            rc == MP_ENOMEM ? "out of memory" : "file name too long");
+    long at = find(g, name);
+    char *n = NULL;
+    json_t *offs = NULL;
+    rc = parse_file(path, &n, &offs, e);
+    if (rc == MP_ENOTFOUND) {
+        if (at >= 0) { /* deleted by another process */
+            free(g->v[at].name);
+            json_decref(g->v[at].offsets);
+            memmove(g->v + at, g->v + at + 1, (g->n - (size_t)at - 1) * sizeof *g->v);
+            g->n--;
+        }
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (strcmp(n, name)) {
+        rc = mp_error_set(e, MP_EFORMAT, "%s: holds group '%s', not '%s'", path, n, name);
+    } else if (at >= 0) {
+        json_decref(g->v[at].offsets);
+        g->v[at].offsets = offs;
+        offs = NULL;
+    } else if (insert(g, (size_t)(-at - 1), n, offs) == 0) {
+        return 0;
+    } else {
+        rc = mp_error_set(e, MP_ENOMEM, "group %s: out of memory", name);
+    }
+    free(n);
+    json_decref(offs);
+    return rc;
+}
+
+/* Reloads every group from the directory (groups another process created
+ * or deleted included). Caller holds g->mu. */
+static int reload_all(mp_group_store *g, mp_error *e)
+{
+    group *old = g->v;
+    size_t nold = g->n;
+    g->v = NULL;
+    g->n = g->cap = 0;
+    int rc = 0;
+    DIR *d = opendir(g->dir);
+    if (d) {
+        struct dirent *de;
+        while (!rc && (de = readdir(d)) != NULL) {
+            const char *f = de->d_name;
+            size_t fl = strlen(f);
+            char path[PATH_MAX];
+            if (fl <= 5 || strcmp(f + fl - 5, ".json") ||
+                snprintf(path, sizeof path, "%s/%s", g->dir, f) >= (int)sizeof path)
+                continue;
+            rc = load_file(g, path, e);
+            if (rc == MP_ENOTFOUND)
+                rc = 0; /* deleted while we listed */
+        }
+        closedir(d);
+    } else if (errno != ENOENT) {
+        rc = mp_error_set(e, MP_EIO, "%s: %s", g->dir, strerror(errno));
+    }
+    group *drop = old;
+    size_t ndrop = nold;
+    if (rc) { /* keep what we had */
+        drop = g->v;
+        ndrop = g->n;
+        g->v = old;
+        g->n = g->cap = nold;
+    }
+    for (size_t i = 0; i < ndrop; i++) {
+        free(drop[i].name);
+        json_decref(drop[i].offsets);
+    }
+    free(drop);
+    return rc;
+}
+
+/* Takes the groups' cross-process lock (flock on <dir>/.lock), held around
+ * every change: a change rereads the file it changes, so that commits from
+ * the writer of the log and from its readers in other processes do not
+ * undo each other. Caller holds g->mu. */
+static int cross_lock(mp_group_store *g, mp_error *e)
+{
+    if (g->lock_fd < 0) {
+        int rc = mp_mkdirs(g->dir, e);
+        if (rc)
+            return rc;
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/.lock", g->dir) >= (int)sizeof path)
+            return mp_error_set(e, MP_EINVAL, "%s: path too long", g->dir);
+        g->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (g->lock_fd < 0)
+            return mp_error_set(e, MP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    while (flock(g->lock_fd, LOCK_EX) != 0)
+        if (errno != EINTR)
+            return mp_error_set(e, MP_EIO, "%s/.lock: cannot lock: %s", g->dir, strerror(errno));
+    return 0;
+}
+
+static void cross_unlock(mp_group_store *g) { flock(g->lock_fd, LOCK_UN); }
 
 void mp_group_store_close(mp_group_store *g)
 {
@@ -144,14 +272,16 @@ void mp_group_store_close(mp_group_store *g)
     }
     free(g->v);
     free(g->dir);
+    if (g->lock_fd >= 0)
+        close(g->lock_fd);
     pthread_mutex_destroy(&g->mu);
     free(g);
 }
 
-int mp_group_store_open(const char *dir, mp_group_store **out, mp_error *e)
+int mp_group_store_open(const char *dir, int read_only, mp_group_store **out, mp_error *e)
 {
     *out = NULL;
-    int rc = mp_mkdirs(dir, e);
+    int rc = read_only ? 0 : mp_mkdirs(dir, e);
     if (rc)
         return rc;
     mp_group_store *g = calloc(1, sizeof *g);
@@ -159,26 +289,29 @@ int mp_group_store_open(const char *dir, mp_group_store **out, mp_error *e)
         free(g);
         return mp_error_set(e, MP_ENOMEM, "%s: out of memory", dir);
     }
+    g->read_only = read_only != 0;
+    g->lock_fd = -1;
     pthread_mutex_init(&g->mu, NULL);
-    DIR *d = opendir(dir);
-    if (!d) {
-        rc = mp_error_set(e, MP_EIO, "%s: %s", dir, strerror(errno));
-        mp_group_store_close(g);
-        return rc;
+    if (!read_only) {
+        /* Temporary files of interrupted commits go -- under the lock, so
+         * that one being written by a reader in another process stays. */
+        if ((rc = cross_lock(g, e))) {
+            mp_group_store_close(g);
+            return rc;
+        }
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            char path[PATH_MAX];
+            if (strstr(de->d_name, ".json.tmp.") &&
+                snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
+                unlink(path);
+        }
+        if (d)
+            closedir(d);
+        cross_unlock(g);
     }
-    struct dirent *de;
-    while (!rc && (de = readdir(d)) != NULL) {
-        const char *f = de->d_name;
-        size_t fl = strlen(f);
-        char path[PATH_MAX];
-        if (snprintf(path, sizeof path, "%s/%s", dir, f) >= (int)sizeof path)
-            continue;
-        if (strstr(f, ".json.tmp."))
-            unlink(path); /* an interrupted commit */
-        else if (fl > 5 && !strcmp(f + fl - 5, ".json"))
-            rc = load_file(g, path, e);
-    }
-    closedir(d);
+    rc = reload_all(g, e);
     if (rc) {
         mp_group_store_close(g);
         return rc;
@@ -210,9 +343,19 @@ int mp_group_store_commit(mp_group_store *g, const char *name, const mp_log_offs
                           size_t n, mp_error *e)
 {
     pthread_mutex_lock(&g->mu);
+    int rc = cross_lock(g, e);
+    if (rc) {
+        pthread_mutex_unlock(&g->mu);
+        return rc;
+    }
+    if ((rc = reload_group(g, name, e))) {
+        cross_unlock(g);
+        pthread_mutex_unlock(&g->mu);
+        return rc;
+    }
     long at = find(g, name);
     json_t *next = at >= 0 ? json_deep_copy(g->v[at].offsets) : json_object();
-    int rc = next ? 0 : MP_ENOMEM;
+    rc = next ? 0 : MP_ENOMEM;
     for (size_t i = 0; i < n && !rc; i++) {
         json_t *t = json_object_get(next, pos[i].topic);
         if (!t) {
@@ -229,10 +372,12 @@ int mp_group_store_commit(mp_group_store *g, const char *name, const mp_log_offs
     }
     if (rc) {
         json_decref(next);
+        cross_unlock(g);
         pthread_mutex_unlock(&g->mu);
         return mp_error_set(e, MP_ENOMEM, "group %s: out of memory", name);
     }
     rc = write_group(g, name, next, e);
+    cross_unlock(g);
     if (!rc) {
         if (at >= 0) {
             json_decref(g->v[at].offsets);
@@ -258,6 +403,9 @@ int64_t mp_group_store_get(mp_group_store *g, const char *name, const char *topi
 {
     int64_t off = -1;
     pthread_mutex_lock(&g->mu);
+    if (reload_group(g, name, NULL)) {
+        /* An unreadable file: the copy in memory (if any) stands. */
+    }
     long at = find(g, name);
     if (at >= 0) {
         char key[16];
@@ -283,6 +431,11 @@ int mp_group_store_offsets(mp_group_store *g, const char *name, mp_log_offset **
     *out = NULL;
     *n = 0;
     pthread_mutex_lock(&g->mu);
+    int lrc = reload_group(g, name, e);
+    if (lrc) {
+        pthread_mutex_unlock(&g->mu);
+        return lrc;
+    }
     long at = find(g, name);
     if (at < 0) {
         pthread_mutex_unlock(&g->mu);
@@ -327,6 +480,11 @@ int mp_group_store_offsets(mp_group_store *g, const char *name, mp_log_offset **
 int mp_group_store_list(mp_group_store *g, char ***names, size_t *n, mp_error *e)
 {
     pthread_mutex_lock(&g->mu);
+    int lrc = reload_all(g, e);
+    if (lrc) {
+        pthread_mutex_unlock(&g->mu);
+        return lrc;
+    }
     char **v = calloc(g->n ? g->n : 1, sizeof *v);
     size_t k = 0;
     int rc = v ? 0 : MP_ENOMEM;
@@ -346,8 +504,17 @@ int mp_group_store_list(mp_group_store *g, char ***names, size_t *n, mp_error *e
 int mp_group_store_delete(mp_group_store *g, const char *name, mp_error *e)
 {
     pthread_mutex_lock(&g->mu);
+    int rc = cross_lock(g, e);
+    if (rc) {
+        pthread_mutex_unlock(&g->mu);
+        return rc;
+    }
+    if ((rc = reload_group(g, name, e))) {
+        cross_unlock(g);
+        pthread_mutex_unlock(&g->mu);
+        return rc;
+    }
     long at = find(g, name);
-    int rc = 0;
     char path[PATH_MAX];
     if (at < 0) {
         rc = mp_error_set(e, MP_ENOTFOUND, "no consumer group '%s'", name);
@@ -362,14 +529,20 @@ int mp_group_store_delete(mp_group_store *g, const char *name, mp_error *e)
         memmove(g->v + at, g->v + at + 1, (g->n - (size_t)at - 1) * sizeof *g->v);
         g->n--;
     }
+    cross_unlock(g);
     pthread_mutex_unlock(&g->mu);
     return rc;
 }
 
 int mp_group_store_forget_topic(mp_group_store *g, const char *topic, mp_error *e)
 {
-    int rc = 0;
     pthread_mutex_lock(&g->mu);
+    int rc = cross_lock(g, e);
+    if (rc) {
+        pthread_mutex_unlock(&g->mu);
+        return rc;
+    }
+    rc = reload_all(g, e);
     for (size_t i = 0; i < g->n && !rc; i++) {
         if (!json_object_get(g->v[i].offsets, topic))
             continue;
@@ -387,6 +560,7 @@ int mp_group_store_forget_topic(mp_group_store *g, const char *topic, mp_error *
             g->v[i].offsets = next;
         }
     }
+    cross_unlock(g);
     pthread_mutex_unlock(&g->mu);
     return rc;
 }

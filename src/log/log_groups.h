@@ -7,7 +7,12 @@
  * File names keep [A-Za-z0-9_-] of the group name and write every other
  * byte as %XX; the "group" field inside holds the exact name.
  *
- * All groups are loaded when the store opens and served from memory.
+ * Several processes may use one directory at once: the log's writer and
+ * its readers (a `consume --group` beside a `produce`). Every change (commit,
+ * delete, forgetting a topic) takes an flock on <dir>/.lock, rereads the
+ * file(s) it changes and writes them back, so that no process undoes
+ * another's commit; every read of a group rereads its file (they are
+ * small, and reads happen when a consumer starts, not per record).
  * Thread-safe: one mutex around everything (commits are rare next to
  * reads of records). */
 #ifndef MP_LOG_LOG_GROUPS_H
@@ -22,8 +27,10 @@
 typedef struct mp_group_store mp_group_store;
 
 /* Opens (creating dir if needed) and loads every group file. A file that
- * does not parse is MP_EFORMAT naming it. */
-int mp_group_store_open(const char *dir, mp_group_store **out, mp_error *e);
+ * does not parse is MP_EFORMAT naming it. With read_only (a reader of the
+ * log) nothing is created or cleaned up at open; a missing dir is an empty
+ * store, created by the first commit. */
+int mp_group_store_open(const char *dir, int read_only, mp_group_store **out, mp_error *e);
 void mp_group_store_close(mp_group_store *g);
 
 /* Stores pos[0..n) for group in one write (creating the group). */

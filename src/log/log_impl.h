@@ -40,6 +40,8 @@ typedef struct mp_log_ops {
     int (*enforce_retention)(void *impl, const char *topic, int64_t *deleted, mp_error *e);
     int (*compact)(void *impl, const char *topic, mp_error *e);
     int (*maintain)(void *impl, mp_error *e);
+    /* 1 for a handle that can only read (NULL: never). */
+    int (*read_only)(void *impl);
 } mp_log_ops;
 
 /* Wraps a backend's state in a handle (NULL when out of memory; the caller

@@ -84,6 +84,8 @@ int mp_offset_index_decode(mp_offset_index *ix, const uint8_t *data, size_t len,
         return mp_error_set(e, MP_EFORMAT, "%zu bytes is not a whole number of 8-byte entries",
                             len);
     size_t n = len / MP_OFFSET_INDEX_ENTRY;
+    if (n == 0)
+        return 0; /* an empty index (a segment smaller than index.interval.bytes) */
     mp_offset_entry *p = grow(ix->ent, &ix->cap, n, sizeof *p);
     if (!p)
         return mp_error_set(e, MP_ENOMEM, "out of memory");
@@ -168,6 +170,8 @@ int mp_time_index_decode(mp_time_index *ti, const uint8_t *data, size_t len, uin
         return mp_error_set(e, MP_EFORMAT, "%zu bytes is not a whole number of 12-byte entries",
                             len);
     size_t n = len / MP_TIME_INDEX_ENTRY;
+    if (n == 0)
+        return 0;
     mp_time_entry *p = grow(ti->ent, &ti->cap, n, sizeof *p);
     if (!p)
         return mp_error_set(e, MP_ENOMEM, "out of memory");

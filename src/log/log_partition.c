@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -353,6 +355,10 @@ int mp_partition_close(mp_partition *p, mp_error *e)
 {
     if (!p)
         return 0;
+    if (p->read_only) {
+        mp_partition_free(p); /* nothing of ours to seal */
+        return 0;
+    }
     int rc = 0;
     lock(&p->write_mu);
     if (!p->closed && p->nsegs) {
@@ -379,6 +385,466 @@ void mp_partition_shut(mp_partition *p)
     p->closed = 1;
     unlock(&p->state_mu);
     unlock(&p->write_mu);
+}
+
+/* ---- a reader's view ------------------------------------------------------
+ * Another process owns the directory and writes it while we read: we list,
+ * open and walk its files, and change nothing. */
+
+/* How many times a listing or an opening is retried when the writer
+ * changes the directory under it. */
+#define READER_RETRIES 50
+/* Batches walked per lock round when catching up with the writer. */
+#define READER_SCAN_BATCH 256
+/* A listing is repeated at least this often while the reader looks. */
+#define READER_RESCAN_MS 1000
+
+static int64_t mono_ms(void) { return (int64_t)(mp_clock_now() * 1000.0); }
+
+typedef struct seg_entry {
+    int64_t base;
+    int cleaned; /* the file is <base>.log.cleaned */
+    uint64_t ino;
+} seg_entry;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const seg_entry *x = a, *y = b;
+    return x->base < y->base ? -1 : x->base > y->base;
+}
+
+/* The replacement manifest's text in *text (NULL when there is none). */
+static int read_manifest(const char *dir, const char *name, char **text, mp_error *e)
+{
+    *text = NULL;
+    char path[PATH_MAX];
+    if (path_of(path, sizeof path, dir, MANIFEST))
+        return mp_error_set(e, MP_EINVAL, "%s: path too long", dir);
+    if (access(path, F_OK) != 0)
+        return errno == ENOENT ? 0 : mp_error_set(e, MP_EIO, "%s: %s: %s", name, path,
+                                                   strerror(errno));
+    size_t len;
+    mp_error why;
+    int rc = mp_read_file_raw(path, text, &len, &why);
+    if (rc == MP_ENOTFOUND || (rc && access(path, F_OK) != 0 && errno == ENOENT)) {
+        *text = NULL; /* removed meanwhile: the replacement is done */
+        return 0;
+    }
+    if (rc)
+        return mp_error_set(e, rc, "%s: %s", name, why.msg);
+    return 1;
+}
+
+/* The .log and .log.cleaned files in dir. */
+static int list_files(const char *dir, const char *name, seg_entry **out, size_t *n, mp_error *e)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return mp_error_set(e, errno == ENOENT ? MP_ENOTFOUND : MP_EIO, "%s: %s: %s", name, dir,
+                            strerror(errno));
+    seg_entry *v = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        int64_t b;
+        int cleaned = 0;
+        if (!parse_base(de->d_name, ".log", &b)) {
+            if (!parse_base(de->d_name, ".log" CLEANED, &b))
+                continue;
+            cleaned = 1;
+        }
+        if (*n == cap) {
+            size_t c = cap ? cap * 2 : 16;
+            seg_entry *q = realloc(v, c * sizeof *q);
+            if (!q) {
+                rc = mp_error_set(e, MP_ENOMEM, "%s: out of memory", name);
+                break;
+            }
+            v = q;
+            cap = c;
+        }
+        v[(*n)++] = (seg_entry){b, cleaned, (uint64_t)de->d_ino};
+    }
+    closedir(d);
+    if (rc) {
+        free(v);
+        *n = 0;
+        return rc;
+    }
+    if (*n)
+        qsort(v, *n, sizeof *v, cmp_entry);
+    *out = v;
+    return 0;
+}
+
+static int same_entries(const seg_entry *a, size_t na, const seg_entry *b, size_t nb)
+{
+    if (na != nb)
+        return 0;
+    for (size_t i = 0; i < na; i++)
+        if (a[i].base != b[i].base || a[i].cleaned != b[i].cleaned || a[i].ino != b[i].ino)
+            return 0;
+    return 1;
+}
+
+static int has_entry(const seg_entry *v, size_t n, int64_t base, int cleaned)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].base == base && v[i].cleaned == cleaned)
+            return 1;
+    return 0;
+}
+
+/* Applies a committed replacement manifest to a listing: the old segments
+ * it removes are left out, its new ones are taken from their .cleaned
+ * files while those are not renamed yet -- what the writer's next open
+ * would make of the directory (finish_replace). */
+static int apply_manifest(const char *text, const char *name, seg_entry *v, size_t *n, mp_error *e)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(text, 0, &jerr);
+    int64_t *old = NULL, *fresh = NULL;
+    size_t nold = 0, nfresh = 0;
+    int rc = root ? json_bases(json_object_get(root, "old"), &old, &nold) : MP_EFORMAT;
+    if (!rc)
+        rc = json_bases(json_object_get(root, "new"), &fresh, &nfresh);
+    json_decref(root);
+    if (rc) {
+        free(old);
+        return mp_error_set(e, rc, "%s: %s", name,
+                            rc == MP_ENOMEM ? "out of memory" : "unreadable replacement manifest");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        seg_entry x = v[i];
+        int is_new = has_base(fresh, nfresh, x.base);
+        if (x.cleaned ? !is_new : (is_new ? has_entry(v, *n, x.base, 1)
+                                          : has_base(old, nold, x.base)))
+            continue;
+        v[k++] = x;
+    }
+    *n = k;
+    free(old);
+    free(fresh);
+    return 0;
+}
+
+/* The segments the directory holds, as a consistent listing: repeated
+ * while a replacement (compaction) is seen half done without its
+ * manifest. */
+static int reader_list(mp_partition *p, seg_entry **out, size_t *n, mp_error *e)
+{
+    *out = NULL;
+    *n = 0;
+    for (int attempt = 0; attempt < READER_RETRIES; attempt++) {
+        char *m1 = NULL, *m2 = NULL;
+        seg_entry *v = NULL, *v2 = NULL;
+        size_t nv = 0, nv2 = 0;
+        int rc = read_manifest(p->dir, p->name, &m1, e);
+        if (rc >= 0)
+            rc = list_files(p->dir, p->name, &v, &nv, e);
+        if (rc >= 0)
+            rc = read_manifest(p->dir, p->name, &m2, e);
+        if (rc < 0) {
+            free(m1);
+            free(m2);
+            free(v);
+            return rc;
+        }
+        int stable = (!m1 && !m2) || (m1 && m2 && !strcmp(m1, m2));
+        if (stable && m2) {
+            rc = apply_manifest(m2, p->name, v, &nv, e);
+        } else if (stable) {
+            int cleaned = 0;
+            for (size_t i = 0; i < nv; i++)
+                cleaned |= v[i].cleaned;
+            if (cleaned) {
+                /* Output of a compaction not committed yet -- or one that
+                 * was committed and finished while we listed, so that the
+                 * listing may have caught it half way: list again. */
+                rc = list_files(p->dir, p->name, &v2, &nv2, e);
+                stable = rc == 0 && same_entries(v, nv, v2, nv2);
+                free(v2);
+                size_t k = 0;
+                for (size_t i = 0; i < nv; i++)
+                    if (!v[i].cleaned)
+                        v[k++] = v[i];
+                nv = k;
+            }
+        }
+        free(m1);
+        free(m2);
+        if (rc < 0) {
+            free(v);
+            return rc;
+        }
+        if (stable) {
+            *out = v;
+            *n = nv;
+            return 0;
+        }
+        free(v);
+        struct timespec ts = {0, 1000000}; /* let the writer finish the step */
+        nanosleep(&ts, NULL);
+    }
+    return mp_error_set(e, MP_EIO, "%s: the segment files keep changing under the reader", p->name);
+}
+
+/* Publishes the whole batches the writer appended to s since the last
+ * look; *grew says whether there were any. With `final` (the writer has
+ * moved on to a later segment, so s is complete) whatever follows the last
+ * good batch is damage: it becomes visible so that a fetch reaching it
+ * reports it, as for any closed segment, and s stops being read as a
+ * growing file. */
+static int reader_extend(mp_partition *p, mp_segment *s, int final, int *grew, mp_error *e)
+{
+    mp_batch_info infos[READER_SCAN_BATCH];
+    size_t n;
+    uint64_t file_end = 0;
+    int rc;
+    do {
+        if ((rc = mp_segment_scan_tail(s, infos, READER_SCAN_BATCH, &n, &file_end, e))) {
+            mp_error_prefix(e, "%s", p->name);
+            return rc;
+        }
+        if (n) {
+            lock(&p->state_mu);
+            for (size_t i = 0; i < n; i++)
+                mp_segment_publish(s, &infos[i], p->index_interval);
+            if (p->nsegs && p->segs[p->nsegs - 1] == s)
+                p->log_end = s->next_offset;
+            unlock(&p->state_mu);
+            *grew = 1;
+        }
+    } while (n == READER_SCAN_BATCH);
+    if (final) {
+        lock(&p->state_mu);
+        if (file_end > s->size)
+            s->size = file_end;
+        unlock(&p->state_mu);
+        atomic_store(&s->growing, 0);
+    }
+    return 0;
+}
+
+/* The segment list the directory holds now. Segments of `known` that are
+ * still there (same base offset, same file) are reused, with a reference;
+ * the others are opened. Known segments that are no longer the last are
+ * extended to their end first. */
+static int reader_build(mp_partition *p, mp_segment **known, size_t nknown, mp_segment ***out,
+                        size_t *nout, mp_error *e)
+{
+    *out = NULL;
+    *nout = 0;
+    for (int attempt = 0; attempt < READER_RETRIES; attempt++) {
+        seg_entry *ent;
+        size_t n;
+        int rc = reader_list(p, &ent, &n, e);
+        if (rc)
+            return rc;
+        if (n == 0) {
+            free(ent);
+            return mp_error_set(e, MP_ENOTFOUND, "%s: %s holds no segment", p->name, p->dir);
+        }
+        mp_segment **v = calloc(n, sizeof *v);
+        if (!v) {
+            free(ent);
+            return mp_error_set(e, MP_ENOMEM, "%s: out of memory", p->name);
+        }
+        size_t k = 0;
+        int retry = 0;
+        for (; k < n && !rc; k++) {
+            int last = k + 1 == n;
+            for (size_t j = 0; j < nknown; j++) {
+                if (known[j]->base_offset != ent[k].base)
+                    continue;
+                /* The same file, or one a compaction put in its place?
+                 * (stat, not the listing's d_ino, which overlay file
+                 * systems report differently.) */
+                char path[PATH_MAX];
+                struct stat st;
+                if (mp_segment_path(path, sizeof path, p->dir, ent[k].base, ".log",
+                                    ent[k].cleaned ? CLEANED : "") == 0 &&
+                    stat(path, &st) == 0 && (uint64_t)st.st_ino == known[j]->ino &&
+                    (uint64_t)st.st_dev == known[j]->dev) {
+                    v[k] = known[j];
+                    mp_segment_ref(v[k]);
+                }
+                break;
+            }
+            if (v[k]) {
+                if (!last && atomic_load(&v[k]->growing)) {
+                    int grew = 0;
+                    rc = reader_extend(p, v[k], 1, &grew, e);
+                }
+                continue;
+            }
+            rc = mp_segment_open_reader(p->dir, ent[k].base, ent[k].cleaned ? CLEANED : "",
+                                        last ? MP_SEG_READ_TAIL : MP_SEG_READ_CLOSED,
+                                        p->index_interval, p->name, &v[k], e);
+            if (rc == MP_ENOTFOUND) {
+                retry = 1; /* deleted since the listing */
+                rc = 0;
+                break;
+            }
+        }
+        free(ent);
+        for (size_t i = 0; !rc && !retry && i + 1 < n; i++)
+            if (v[i]->next_offset > v[i + 1]->base_offset)
+                rc = mp_error_set(e, MP_EFORMAT,
+                                  "%s: segment %020" PRId64 " holds offsets up to %" PRId64
+                                  ", past the next segment's base %020" PRId64,
+                                  p->name, v[i]->base_offset, v[i]->next_offset - 1,
+                                  v[i + 1]->base_offset);
+        if (rc || retry) {
+            for (size_t i = 0; i < n; i++)
+                mp_segment_unref(v[i]);
+            free(v);
+            if (rc)
+                return rc;
+            continue;
+        }
+        *out = v;
+        *nout = n;
+        return 0;
+    }
+    return mp_error_set(e, MP_EIO, "%s: the segment files keep changing under the reader", p->name);
+}
+
+/* 1 if the partition's directory is still the one opened. */
+static int reader_dir_same(mp_partition *p)
+{
+    struct stat st;
+    return stat(p->dir, &st) == 0 && (uint64_t)st.st_dev == p->dir_dev &&
+           (uint64_t)st.st_ino == p->dir_ino;
+}
+
+int mp_partition_open_reader(const char *dir, const char *name, int32_t id,
+                             int32_t index_interval, mp_partition **out, mp_error *e)
+{
+    *out = NULL;
+    mp_partition *p = part_alloc(dir, name, id);
+    if (!p)
+        return mp_error_set(e, MP_ENOMEM, "%s: out of memory", name);
+    p->read_only = 1;
+    p->index_interval = index_interval;
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        int rc = mp_error_set(e, errno == ENOENT ? MP_ENOTFOUND : MP_EIO, "%s: %s: %s", name, dir,
+                              strerror(errno));
+        mp_partition_free(p);
+        return rc;
+    }
+    p->dir_dev = (uint64_t)st.st_dev;
+    p->dir_ino = (uint64_t)st.st_ino;
+    int rc = reader_build(p, NULL, 0, &p->segs, &p->nsegs, e);
+    if (rc) {
+        mp_partition_free(p);
+        return rc;
+    }
+    p->cap = p->nsegs;
+    p->log_end = p->segs[p->nsegs - 1]->next_offset;
+    p->last_rescan_ms = mono_ms();
+    *out = p;
+    return 0;
+}
+
+static int reader_gone(mp_partition *p, mp_error *e)
+{
+    lock(&p->state_mu);
+    p->closed = 1;
+    unlock(&p->state_mu);
+    return mp_error_set(e, MP_ENOTFOUND, "%s: the topic was deleted", p->name);
+}
+
+int mp_partition_refresh(mp_partition *p, mp_error *e)
+{
+    if (!p->read_only)
+        return 0;
+    lock(&p->write_mu);
+    int rc = 0;
+    mp_segment **known = NULL, **v = NULL;
+    size_t nknown = 0, nv = 0;
+    if (p->closed || !reader_dir_same(p)) {
+        rc = reader_gone(p, e);
+        goto out;
+    }
+    lock(&p->state_mu);
+    mp_segment *last = p->segs[p->nsegs - 1];
+    mp_segment_ref(last);
+    unlock(&p->state_mu);
+    int grew = 0;
+    rc = reader_extend(p, last, 0, &grew, e);
+    int rescan = 0;
+    int64_t now = mono_ms();
+    if (!rc) {
+        /* A roll names the new segment by the log end offset. */
+        char path[PATH_MAX];
+        rescan = now - p->last_rescan_ms >= READER_RESCAN_MS ||
+                 (mp_segment_path(path, sizeof path, p->dir, last->next_offset, ".log", "") == 0 &&
+                  access(path, F_OK) == 0);
+    }
+    if (!rc && rescan && (rc = mp_partition_segments(p, &known, &nknown, e)) == 0) {
+        rc = reader_build(p, known, nknown, &v, &nv, e);
+        if (rc == MP_ENOTFOUND && !reader_dir_same(p))
+            rc = reader_gone(p, e);
+    }
+    if (!rc && rescan) {
+        /* The active segment we knew, deleted since (retention right after
+         * a roll), may still hold records not yet read: keep it for this
+         * round if nothing lies between it and the next segment and no
+         * other segment covers its offsets (a compaction that merged it
+         * away). */
+        int present = 0;
+        size_t at = nv;
+        for (size_t i = 0; i < nv; i++) {
+            present |= v[i] == last;
+            if (at == nv && v[i]->base_offset > last->base_offset)
+                at = i;
+        }
+        if (!present) {
+            int grew2 = 0;
+            rc = reader_extend(p, last, 1, &grew2, e);
+            grew |= grew2;
+            int follows = at < nv && v[at]->base_offset == last->next_offset;
+            int covered = at > 0 && (v[at - 1]->next_offset > last->base_offset ||
+                                     v[at - 1]->base_offset == last->base_offset);
+            mp_segment **w = grew && follows && !covered && !rc ? realloc(v, (nv + 1) * sizeof *w)
+                                                                  : NULL;
+            if (w) {
+                memmove(w + at + 1, w + at, (nv - at) * sizeof *w);
+                w[at] = last;
+                mp_segment_ref(last);
+                v = w;
+                nv++;
+            }
+        }
+    }
+    if (!rc && rescan) {
+        lock(&p->state_mu);
+        mp_segment **old = p->segs;
+        size_t nold = p->nsegs;
+        p->segs = v;
+        p->nsegs = nv;
+        p->cap = nv;
+        p->log_end = v[nv - 1]->next_offset;
+        unlock(&p->state_mu);
+        p->last_rescan_ms = now;
+        mp_partition_segments_release(old, nold);
+        v = NULL;
+        nv = 0;
+    }
+    mp_segment_unref(last);
+out:
+    if (v)
+        mp_partition_segments_release(v, nv);
+    if (known)
+        mp_partition_segments_release(known, nknown);
+    unlock(&p->write_mu);
+    return rc;
 }
 
 /* ---- appending ----------------------------------------------------------- */
@@ -441,6 +907,8 @@ int mp_partition_append(mp_partition *p, const mp_record *recs, size_t n,
 {
     *written = 0;
     *base = -1;
+    if (p->read_only)
+        return mp_error_set(e, MP_EINVAL, "%s: this process only reads the partition", p->name);
     lock(&p->write_mu);
     if (p->closed) {
         unlock(&p->write_mu);
@@ -493,7 +961,8 @@ int mp_partition_append(mp_partition *p, const mp_record *recs, size_t n,
         int64_t last = info.base_offset + info.last_offset_delta;
         if (act->size > 0 &&
             (act->size + len > (uint64_t)cfg->segment_bytes ||
-             now - act->first_append_ms > cfg->segment_ms || last - act->base_offset > INT32_MAX)) {
+             now - act->first_append_ms > mp_log_config_roll_ms(cfg) ||
+             last - act->base_offset > INT32_MAX)) {
             if ((rc = roll(p, e))) {
                 mp_error_prefix(e, "%s: rolling a segment", p->name);
                 goto out;
@@ -541,6 +1010,8 @@ out:
 int mp_partition_flush(mp_partition *p, mp_error *e)
 {
     int rc = 0;
+    if (p->read_only)
+        return 0;
     lock(&p->write_mu);
     if (!p->closed && p->unflushed > 0) {
         rc = mp_segment_sync(p->segs[p->nsegs - 1], e);
@@ -558,7 +1029,7 @@ int mp_partition_flush(mp_partition *p, mp_error *e)
 int mp_partition_flush_if_due(mp_partition *p, const mp_log_topic_config *cfg, int64_t now_ms,
                               mp_error *e)
 {
-    if (cfg->flush_ms == MP_LOG_NEVER)
+    if (cfg->flush_ms == MP_LOG_NEVER || p->read_only)
         return 0;
     int rc = 0;
     lock(&p->write_mu);
@@ -895,7 +1366,8 @@ static int read_segment(fetch_ctx *c, mp_segment *s, uint64_t vis, uint64_t pos,
     c->map = NULL;
     /* Without a map (turned off, or mmap failed) the same walk copies with
      * pread. */
-    if (c->p->map_reads && vis > 0 && mp_segment_view(s, 0, (size_t)vis, &c->map, NULL) != 0)
+    if (c->p->map_reads && !atomic_load(&s->growing) && vis > 0 &&
+        mp_segment_view(s, 0, (size_t)vis, &c->map, NULL) != 0)
         c->map = NULL;
     uint64_t at;
     mp_batch_info first;
@@ -966,6 +1438,15 @@ int mp_partition_fetch(mp_partition *p, int64_t offset, size_t max_bytes,
     out->next_offset = offset;
     out->bytes = 0;
 
+    if (p->read_only) {
+        /* At the end of what this reader knows: see what the writer added. */
+        lock(&p->state_mu);
+        int at_end = offset >= p->log_end;
+        unlock(&p->state_mu);
+        int rc = at_end ? mp_partition_refresh(p, e) : 0;
+        if (rc)
+            return rc;
+    }
     lock(&p->state_mu);
     int64_t earliest = p->segs[0]->base_offset, latest = p->log_end;
     out->earliest = earliest;
@@ -1093,6 +1574,8 @@ int mp_partition_offset_for_time(mp_partition *p, int64_t ts, int64_t *offset,
 int mp_partition_enforce_retention(mp_partition *p, const mp_log_topic_config *cfg,
                                    int64_t now_ms, int64_t *deleted, mp_error *e)
 {
+    if (p->read_only)
+        return mp_error_set(e, MP_EINVAL, "%s: this process only reads the partition", p->name);
     if (!(cfg->cleanup_policy & MP_LOG_CLEANUP_DELETE) ||
         (cfg->retention_ms < 0 && cfg->retention_bytes < 0))
         return 0;
@@ -1204,6 +1687,8 @@ int mp_partition_replace(mp_partition *p, mp_segment *const *old, size_t nold,
 {
     if (nold == 0)
         return mp_error_set(e, MP_EINVAL, "%s: nothing to replace", p->name);
+    if (p->read_only)
+        return mp_error_set(e, MP_EINVAL, "%s: this process only reads the partition", p->name);
     int rc = 0;
     mp_segment **v = NULL;
     lock(&p->write_mu);

@@ -56,6 +56,13 @@ typedef struct mp_partition {
      * maps and hand out pointers into them; 0: they copy with pread. Set
      * before the partition is shared. */
     int map_reads;
+    /* A reader's partition (mp_partition_open_reader): another process
+     * owns the files. write_mu then serialises refreshes instead of
+     * appends. */
+    int read_only;
+    int32_t index_interval;
+    uint64_t dir_dev, dir_ino; /* the directory opened, to notice a new one */
+    int64_t last_rescan_ms;    /* under write_mu */
 } mp_partition;
 
 /* Creates the directory and an empty first segment (base offset 0). */
@@ -69,7 +76,33 @@ int mp_partition_open(const char *dir, const char *name, int32_t id, int clean,
                       int32_t index_interval, void (*notify)(void *), void *notify_arg,
                       mp_partition **out, mp_error *e);
 
-/* Seals the active segment's indexes, fsyncs, frees. Always frees. */
+/* Opens the partition in dir for reading only, while another process may
+ * write it (or none does): nothing on disk is created, changed or removed.
+ * The segments are those the directory holds now (a compaction's committed
+ * but unfinished replacement is read as its manifest says, uncommitted
+ * output is ignored); the last one is the active segment, readable up to
+ * its last whole batch that checks out (length, offsets, CRC-32C): a torn
+ * tail is "not written yet". Indexes come from the files when they check
+ * out, else are rebuilt in memory. mp_partition_refresh follows the writer.
+ * MP_ENOTFOUND when the directory is gone. */
+int mp_partition_open_reader(const char *dir, const char *name, int32_t id,
+                             int32_t index_interval, mp_partition **out, mp_error *e);
+
+/* For a reader's partition (no-op for a writer's): catches up with the
+ * writer. Walks the whole batches appended to the active segment since the
+ * last look; when the writer has rolled to a new segment, or a second has
+ * passed since the last listing, lists the directory again: new segments
+ * are opened, segments deleted by retention or replaced by compaction are
+ * dropped or reopened (fetches already holding one keep reading it through
+ * its open file). The active segment the reader knew is kept for one more
+ * listing if it was deleted but still holds records the reader may not
+ * have read and the next segment follows it without a gap. MP_ENOTFOUND
+ * once the directory is gone or was replaced (the topic was deleted). Safe
+ * from any thread. */
+int mp_partition_refresh(mp_partition *p, mp_error *e);
+
+/* Seals the active segment's indexes, fsyncs, frees. Always frees. A
+ * reader's partition is only freed. */
 int mp_partition_close(mp_partition *p, mp_error *e);
 
 /* Frees without touching the files (they may be gone). */

@@ -58,6 +58,7 @@ static mp_segment *seg_alloc(const char *dir, int64_t base, const char *suffix)
     s->max_ts_offset = -1;
     atomic_init(&s->refs, 1);
     atomic_init(&s->map, NULL);
+    atomic_init(&s->growing, 0);
     return s;
 }
 
@@ -114,6 +115,11 @@ int mp_segment_create(const char *dir, int64_t base, const char *suffix, mp_segm
                               path, strerror(errno));
         seg_free(s);
         return rc;
+    }
+    struct stat st;
+    if (fstat(s->fd, &st) == 0) {
+        s->dev = (uint64_t)st.st_dev;
+        s->ino = (uint64_t)st.st_ino;
     }
     int rc;
     if ((rc = mp_segment_path(path, sizeof path, dir, base, ".index", suffix)) ||
@@ -636,29 +642,39 @@ static void reset_indexes(mp_segment *s)
     s->bytes_since_index = 0;
 }
 
-int mp_segment_open(const char *dir, int64_t base, int mode, int32_t index_interval,
-                    const char *name, mp_segment **out, int64_t *truncated, int *rebuilt,
-                    mp_error *e)
+static int seg_open(const char *dir, int64_t base, const char *suffix, int mode,
+                    int32_t index_interval, const char *name, mp_segment **out,
+                    int64_t *truncated, int *rebuilt, mp_error *e)
 {
     *out = NULL;
     if (truncated)
         *truncated = 0;
     if (rebuilt)
         *rebuilt = 0;
+    /* A reader's modes are the writer's without any change on disk. */
+    int reader = mode == MP_SEG_READ_CLOSED || mode == MP_SEG_READ_TAIL;
+    int tail = mode == MP_SEG_READ_TAIL;
+    if (mode == MP_SEG_READ_CLOSED)
+        mode = MP_SEG_CLOSED;
+    else if (mode == MP_SEG_READ_TAIL)
+        mode = MP_SEG_RECOVER_TAIL;
     char path[PATH_MAX];
-    if (mp_segment_path(path, sizeof path, dir, base, ".log", ""))
+    if (mp_segment_path(path, sizeof path, dir, base, ".log", suffix))
         return mp_error_set(e, MP_EINVAL, "%s: path too long", dir);
-    mp_segment *s = seg_alloc(dir, base, "");
+    mp_segment *s = seg_alloc(dir, base, suffix);
     if (!s)
         return mp_error_set(e, MP_ENOMEM, "%s: out of memory", path);
     int rc = 0;
     scan sc = {0};
-    s->fd = open(path, O_RDWR | O_CLOEXEC);
+    s->fd = open(path, (reader ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     struct stat st;
     if (s->fd < 0 || fstat(s->fd, &st) != 0) {
-        rc = mp_error_set(e, MP_EIO, "%s: cannot open: %s", path, strerror(errno));
+        rc = mp_error_set(e, errno == ENOENT && reader ? MP_ENOTFOUND : MP_EIO,
+                          "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
+    s->dev = (uint64_t)st.st_dev;
+    s->ino = (uint64_t)st.st_ino;
     if ((uint64_t)st.st_size > UINT32_MAX) {
         rc = mp_error_set(e, MP_EFORMAT, "%s: %lld bytes is more than a segment can hold", path,
                           (long long)st.st_size);
@@ -691,7 +707,7 @@ int mp_segment_open(const char *dir, int64_t base, int mode, int32_t index_inter
     /* Damage after a clean shutdown is not a torn write: check the whole
      * segment, not just what follows the last index entry. A time index
      * naming offsets past the log is not to be trusted either. */
-    if ((mode == MP_SEG_RECOVER_TAIL && good < sc.end) ||
+    if ((mode == MP_SEG_RECOVER_TAIL && good < sc.end && !tail) ||
         (use_index && s->ti.n &&
          (s->ti.ent[s->ti.n - 1].rel > (uint64_t)(s->next_offset - 1 - s->base_offset) ||
           s->next_offset == s->base_offset))) {
@@ -703,7 +719,14 @@ int mp_segment_open(const char *dir, int64_t base, int mode, int32_t index_inter
         if ((rc = walk(s, &sc, 0, mode != MP_SEG_CLOSED, index_interval, &good, e)))
             goto fail;
     }
-    if (mode != MP_SEG_CLOSED && good < sc.end) {
+    if (tail) {
+        /* Another process may be writing the rest: what follows the last
+         * whole batch is not there yet. */
+        s->size = good;
+        mp_offset_index_truncate_pos(&s->oi, good);
+        mp_time_index_truncate_rel(&s->ti, (uint32_t)(s->next_offset - s->base_offset));
+        atomic_store(&s->growing, 1);
+    } else if (mode != MP_SEG_CLOSED && good < sc.end) {
         /* A torn or corrupt tail: everything from the first bad batch on is
          * dropped, as Kafka's recovery does. */
         if (ftruncate(s->fd, (off_t)good) != 0 || fsync(s->fd) != 0) {
@@ -719,7 +742,7 @@ int mp_segment_open(const char *dir, int64_t base, int mode, int32_t index_inter
     }
     /* Space that a writer which crashed had reserved past the end
      * (reserve_ahead) goes back now; a clean close trimmed it already. */
-    if (mode != MP_SEG_CLOSED && fstat(s->fd, &st) == 0 &&
+    if (!reader && mode != MP_SEG_CLOSED && fstat(s->fd, &st) == 0 &&
         (uint64_t)st.st_blocks * 512 > s->size + PREALLOC_MIN) {
         if (ftruncate(s->fd, (off_t)s->size) != 0) {
             /* only space stays reserved */
@@ -733,5 +756,66 @@ fail:
         mp_error_prefix(e, "%s", name);
     free(sc.buf);
     seg_free(s);
+    return rc;
+}
+
+int mp_segment_open(const char *dir, int64_t base, int mode, int32_t index_interval,
+                    const char *name, mp_segment **out, int64_t *truncated, int *rebuilt,
+                    mp_error *e)
+{
+    return seg_open(dir, base, "", mode, index_interval, name, out, truncated, rebuilt, e);
+}
+
+int mp_segment_open_reader(const char *dir, int64_t base, const char *suffix, int mode,
+                           int32_t index_interval, const char *name, mp_segment **out,
+                           mp_error *e)
+{
+    if (mode != MP_SEG_READ_CLOSED && mode != MP_SEG_READ_TAIL)
+        return mp_error_set(e, MP_EINVAL, "%s: not a reader's segment mode", name ? name : dir);
+    suffix = suffix ? suffix : "";
+    int rc = seg_open(dir, base, suffix, mode, index_interval, name, out, NULL, NULL, e);
+    if (rc == MP_ENOTFOUND && suffix[0])
+        /* Renamed into place since the directory was listed. */
+        rc = seg_open(dir, base, "", mode, index_interval, name, out, NULL, NULL, e);
+    return rc;
+}
+
+int mp_segment_scan_tail(const mp_segment *s, mp_batch_info *infos, size_t max, size_t *n,
+                         uint64_t *file_end, mp_error *e)
+{
+    *n = 0;
+    struct stat st;
+    if (fstat(s->fd, &st) != 0)
+        return mp_error_set(e, MP_EIO, "segment %s/%020" PRId64 ".log: cannot stat: %s", s->dir,
+                            s->base_offset, strerror(errno));
+    *file_end = (uint64_t)st.st_size;
+    if (*file_end <= s->size)
+        return 0;
+    if (*file_end > UINT32_MAX)
+        *file_end = UINT32_MAX; /* no segment holds more; what lies past is damage */
+    scan sc = {.s = s, .end = *file_end};
+    uint64_t pos = s->size;
+    int64_t expect = s->next_offset;
+    int rc = 0;
+    while (*n < max) {
+        mp_batch_info info;
+        mp_error err;
+        rc = scan_batch(&sc, pos, expect, 1, &info, &err);
+        if (rc == 0 || rc == MP_LOG_ETRUNCATED || rc == MP_EFORMAT) {
+            /* The end, a batch still being written, or one that a cut
+             * (a writer's recovery) shortened under us: not there yet. */
+            rc = 0;
+            break;
+        }
+        if (rc < 0) {
+            if (e)
+                *e = err;
+            break;
+        }
+        infos[(*n)++] = info;
+        pos += info.size;
+        expect = info.base_offset + info.last_offset_delta + 1;
+    }
+    free(sc.buf);
     return rc;
 }

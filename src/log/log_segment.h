@@ -71,6 +71,14 @@ typedef struct mp_segment {
      * one when an active segment outgrows it. Older maps stay mapped until
      * the segment is freed, since readers may hold pointers into them. */
     mp_segment_map *_Atomic map;
+    /* The .log file's identity (fstat at open), so that a reader can tell
+     * a segment replaced under the same name (compaction) from its own. */
+    uint64_t dev, ino;
+    /* 1 while another process may still append to the file or cut a torn
+     * tail off it (a reader's view of the active segment): fetches read it
+     * with pread, never through a map, since a page past a cut end would
+     * raise SIGBUS. Cleared once the segment is known to be closed. */
+    atomic_int growing;
 } mp_segment;
 
 /* How mp_segment_open treats an existing segment. */
@@ -89,6 +97,16 @@ enum {
      * from the start, the log is truncated at the first one that is torn,
      * corrupt or out of order, and the indexes are rebuilt. */
     MP_SEG_RECOVER = 2,
+    /* A reader's modes (mp_segment_open_reader): the file is opened
+     * read-only and never changed; indexes that are missing or damaged are
+     * rebuilt in memory only. READ_CLOSED is CLOSED for a segment another
+     * process wrote and closed. READ_TAIL is for the segment another process
+     * may be writing: the batches after the last index entry are walked
+     * and only whole batches whose length, offsets and CRC-32C check out
+     * become visible; a torn or bad tail is "not written yet", left alone
+     * (mp_segment_scan_tail picks up what follows later). */
+    MP_SEG_READ_CLOSED = 3,
+    MP_SEG_READ_TAIL = 4,
 };
 
 /* Formats <dir>/<20-digit base><ext><suffix> into out[0..n). */
@@ -108,6 +126,27 @@ int mp_segment_create(const char *dir, int64_t base, const char *suffix, mp_segm
 int mp_segment_open(const char *dir, int64_t base, int mode, int32_t index_interval,
                     const char *name, mp_segment **out, int64_t *truncated, int *rebuilt,
                     mp_error *e);
+
+/* Opens a segment for a reader (mode MP_SEG_READ_CLOSED or
+ * MP_SEG_READ_TAIL) from <dir>/<base>.log<suffix>; suffix is "" or
+ * ".cleaned" (a compaction's output whose manifest is committed but not yet
+ * renamed into place; if the rename happened meanwhile the live name is
+ * opened). MP_ENOTFOUND when the file is gone (deleted since it was
+ * listed). Nothing on disk is changed. */
+int mp_segment_open_reader(const char *dir, int64_t base, const char *suffix, int mode,
+                           int32_t index_interval, const char *name, mp_segment **out,
+                           mp_error *e);
+
+/* For a reader of a segment another process writes: the whole batches that
+ * follow the visible end, up to the file's current size and at most max of
+ * them, each checked (header, offsets following s->next_offset, CRC-32C);
+ * the walk stops at the first one that is incomplete or bad. Fills
+ * infos[0..*n) in file order, contiguous from s->size, and *file_end with
+ * the file's size. Changes nothing: the caller publishes the batches
+ * (mp_segment_publish) under its lock. MP_EIO when the file cannot be
+ * read. */
+int mp_segment_scan_tail(const mp_segment *s, mp_batch_info *infos, size_t max, size_t *n,
+                         uint64_t *file_end, mp_error *e);
 
 void mp_segment_ref(mp_segment *s);
 /* Drops a reference; the last one closes the file and frees the segment. */

@@ -2,7 +2,12 @@
  * many keys against a brute-force model, tombstones and
  * delete.retention.ms, min.compaction.lag.ms, the active segment left
  * alone, delete-only topics refused, reopen, a crash around the swap, a
- * reader running during compaction, and the background pass. */
+ * reader running during compaction, the background pass, and through the
+ * log's interface the cleaner checkpoint: kept across reopening (the
+ * background thread leaves a clean partition alone), deleted with its
+ * topic, and max.compaction.lag.ms making the background clean a partition
+ * whose dirty ratio is low. (tests/unit/test_log_cleaner_checkpoint.c
+ * tests the checkpoint itself.) */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -638,6 +643,185 @@ static void test_background_cleaner(void)
     REQUIRE(mp_log_close(log, &e) == 0);
 }
 
+
+/* ---- the checkpoint through the log's interface ---------------------------------------- */
+
+static void ck_file(const char *dir, const char *topic, char *out, size_t n)
+{
+    snprintf(out, n, "%s/topics/%s-0/" MP_LOG_CLEANER_CHECKPOINT, dir, topic);
+}
+
+/* The cleaner's debug messages, collected (any thread). */
+static pthread_mutex_t dbg_mu = PTHREAD_MUTEX_INITIALIZER;
+static mp_buf dbg;
+
+static void capture(void *arg, const char *msg)
+{
+    (void)arg;
+    pthread_mutex_lock(&dbg_mu);
+    mp_buf_puts(&dbg, msg);
+    mp_buf_puts(&dbg, "\n");
+    pthread_mutex_unlock(&dbg_mu);
+}
+
+static int dbg_has(const char *what)
+{
+    pthread_mutex_lock(&dbg_mu);
+    int has = dbg.data && strstr(dbg.data, what);
+    pthread_mutex_unlock(&dbg_mu);
+    return has;
+}
+
+static long file_ino(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_ino : -1;
+}
+
+/* A model run across close and reopen: the second compaction starts from
+ * the checkpoint the first one left and gives the model's result. */
+static void test_checkpoint_across_reopen(void)
+{
+    char dir[256];
+    lt_dir(dir, sizeof dir);
+    const char *cfgs[] = {"cleanup.policy=compact", "segment.bytes=1200",
+                          "index.interval.bytes=200"};
+    mp_log *log = make_topic(dir, "cp", cfgs, 3);
+    REQUIRE(log);
+    mp_rng rng;
+    mp_rng_seed(&rng, 11);
+    memset(&M, 0, sizeof M);
+    int64_t now = mp_clock_wall_ms();
+    produce_random(&M, log, "cp", &rng, 500, 40, now - 100000);
+    mp_error e = {0};
+    char path[400];
+    ck_file(dir, "cp", path, sizeof path);
+    CHECK(access(path, F_OK) != 0);
+    REQUIRE(mp_log_compact(log, "cp", &e) == 0);
+    CHECK(access(path, F_OK) == 0);
+    CHECK(check_model(log, dir, "cp", &M, mp_clock_wall_ms() - 86400000));
+    lt_close(log);
+    log = lt_open(dir);
+    REQUIRE(log);
+    produce_random(&M, log, "cp", &rng, 300, 40, now - 90000);
+    REQUIRE(mp_log_compact(log, "cp", &e) == 0);
+    CHECK(check_model(log, dir, "cp", &M, mp_clock_wall_ms() - 86400000));
+    /* Deleting the topic deletes its checkpoint: a topic created again
+     * under the name starts from nothing clean. */
+    REQUIRE(mp_log_topic_delete(log, "cp", &e) == 0);
+    REQUIRE(mp_log_topic_create(log, "cp", 1, cfgs, 3, &e) == 0);
+    CHECK(access(path, F_OK) != 0);
+    memset(&M, 0, sizeof M);
+    produce_random(&M, log, "cp", &rng, 200, 10, now - 80000);
+    REQUIRE(mp_log_compact(log, "cp", &e) == 0);
+    CHECK(check_model(log, dir, "cp", &M, mp_clock_wall_ms() - 86400000));
+    lt_close(log);
+}
+
+/* The background thread decides from the checkpoint: a partition cleaned
+ * before the log was closed is not read or rewritten again after it is
+ * reopened; new dirty data above the ratio is cleaned. */
+static void test_background_after_reopen(void)
+{
+    char dir[256];
+    lt_dir(dir, sizeof dir);
+    const char *cfgs[] = {"cleanup.policy=compact", "segment.bytes=100"};
+    mp_log *log = make_topic(dir, "br", cfgs, 2);
+    REQUIRE(log);
+    for (int i = 0; i < 12; i++) {
+        char k[16], v[16];
+        snprintf(k, sizeof k, "k%d", i % 4);
+        snprintf(v, sizeof v, "%d", i);
+        put(log, "br", k, v, 1000 + i);
+    }
+    mp_error e = {0};
+    REQUIRE(mp_log_compact(log, "br", &e) == 0);
+    /* Once more, so that segments emptied by the first pass are merged. */
+    REQUIRE(mp_log_compact(log, "br", &e) == 0);
+    lt_close(log);
+    char seg0[400], ckp[400];
+    snprintf(seg0, sizeof seg0, "%s/topics/br-0/%020d.log", dir, 0);
+    ck_file(dir, "br", ckp, sizeof ckp);
+    long ino0 = file_ino(seg0), inock = file_ino(ckp);
+    REQUIRE(ino0 > 0 && inock > 0);
+    mp_log_options o = MP_LOG_OPTIONS_INIT;
+    o.background = 1;
+    o.background_tick_ms = 10;
+    o.retention_check_ms = 20;
+    mp_buf_reset(&dbg);
+    mp_log_cleaner_set_debug(capture, NULL);
+    REQUIRE(mp_log_open_embedded(dir, &o, &log, &e) == 0);
+    usleep(300000); /* about 15 looks of the cleaner */
+    CHECK(file_ino(seg0) == ino0);
+    CHECK(file_ino(ckp) == inock);
+    CHECK(!dbg_has("br-0: cleaning")); /* no pass was even started */
+    long n = lt_read_all(log, "br", 0, 0, 1 << 20, got, MAXR);
+    /* New data: every closed record is dirty and superseded. */
+    for (int i = 12; i < 20; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", i);
+        put(log, "br", "k0", v, 1000 + i);
+    }
+    long m = 0;
+    for (int waited = 0; waited < 5000; waited += 20) {
+        m = lt_read_all(log, "br", 0, 0, 1 << 20, got, MAXR);
+        if (file_ino(ckp) != inock && m < n + 8)
+            break;
+        usleep(20000);
+    }
+    CHECK(file_ino(ckp) != inock);
+    CHECK(m < n + 8);
+    CHECK(got[m - 1].offset == 19 && !strcmp(got[m - 1].value, "19"));
+    CHECK(dbg_has("br-0: cleaning from offset"));
+    mp_log_cleaner_set_debug(NULL, NULL);
+    REQUIRE(mp_log_close(log, &e) == 0);
+}
+
+/* max.compaction.lag.ms: a small update to a large clean partition stays
+ * below min.cleanable.dirty.ratio, yet the background cleans it once it is
+ * older than the lag; a topic without the lag keeps it. */
+static void test_background_max_lag(void)
+{
+    char dir[256];
+    lt_dir(dir, sizeof dir);
+    mp_log_options o = MP_LOG_OPTIONS_INIT;
+    o.background = 1;
+    o.background_tick_ms = 10;
+    o.retention_check_ms = 20;
+    mp_log *log = NULL;
+    mp_error e = {0};
+    REQUIRE(mp_log_open_embedded(dir, &o, &log, &e) == 0);
+    const char *lag[] = {"cleanup.policy=compact", "segment.bytes=100",
+                         "max.compaction.lag.ms=50"};
+    const char *nolag[] = {"cleanup.policy=compact", "segment.bytes=100"};
+    REQUIRE(mp_log_topic_create(log, "lag", 1, lag, 3, &e) == 0);
+    REQUIRE(mp_log_topic_create(log, "nolag", 1, nolag, 2, &e) == 0);
+    const char *topics[] = {"lag", "nolag"};
+    int64_t now = mp_clock_wall_ms();
+    for (int t = 0; t < 2; t++) {
+        for (int i = 0; i < 30; i++) {
+            char k[16];
+            snprintf(k, sizeof k, "key%02d", i);
+            put(log, topics[t], k, "first", now - 10000);
+        }
+        REQUIRE(mp_log_compact(log, topics[t], &e) == 0);
+        /* One update in a segment of its own, closed by the next record. */
+        put(log, topics[t], "key05", "second", now - 5000);
+        put(log, topics[t], "other", "x", now - 5000);
+    }
+    long n[2] = {0, 0};
+    for (int waited = 0; waited < 3000; waited += 20) {
+        n[0] = lt_read_all(log, "lag", 0, 0, 1 << 20, got, MAXR);
+        if (n[0] == 31)
+            break;
+        usleep(20000);
+    }
+    n[1] = lt_read_all(log, "nolag", 0, 0, 1 << 20, got, MAXR);
+    CHECK(n[0] == 31); /* key05=first went */
+    CHECK(n[1] == 32); /* ratio 1 segment of ~31: no pass */
+    REQUIRE(mp_log_close(log, &e) == 0);
+}
+
 int main(void)
 {
     RUN(test_talk_example);
@@ -649,6 +833,10 @@ int main(void)
     RUN(test_crash_during_swap);
     RUN(test_concurrent_reader);
     RUN(test_background_cleaner);
+    RUN(test_checkpoint_across_reopen);
+    RUN(test_background_after_reopen);
+    RUN(test_background_max_lag);
+    mp_buf_free(&dbg);
     lt_cleanup();
     return TEST_SUMMARY();
 }
