@@ -21,6 +21,9 @@ static const char usage[] =
     "  produce  append standard input to a topic, one record per line\n"
     "  consume  print a topic's records, optionally as a consumer group\n"
     "\n"
+    "Phase Two, production run:\n"
+    "  sql      streaming SQL (ksqlDB dialect): streams, push and persistent queries\n"
+    "\n"
     "Run 'mlpipe <command> --help' for a command's options.\n";
 
 struct command {
@@ -32,6 +35,7 @@ static const struct command commands[] = {
     {"split", mp_cmd_split},   {"train", mp_cmd_train}, {"predict", mp_cmd_predict},
     {"eval", mp_cmd_eval},     {"cv", mp_cmd_cv},       {"inspect", mp_cmd_inspect},
     {"topic", mp_cmd_topic},   {"produce", mp_cmd_produce}, {"consume", mp_cmd_consume},
+    {"sql", mp_cmd_sql},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,86 @@
+/* Shared between the engine's files: the engine's state, stream-query
+ * plans and the record <-> row step. */
+#ifndef MP_STREAM_ENGINE_INTERNAL_H
+#define MP_STREAM_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "data/arena.h"
+#include "data/codec.h"
+#include "sql/sql_ast.h"
+#include "sql/sql_catalog.h"
+#include "sql/sql_expr.h"
+#include "sql/sql_func.h"
+#include "stream/engine.h"
+
+#define MP_COMMAND_TOPIC "_mlpipe_commands"
+#define MP_PROCESSING_LOG_TOPIC "mlpipe_processing_log"
+
+/* Pseudo columns every source row starts with, before the schema's. */
+enum { MP_ROW_ROWTIME, MP_ROW_ROWPARTITION, MP_ROW_ROWOFFSET, MP_ROW_PSEUDO };
+
+typedef struct mp_pquery mp_pquery;
+
+typedef struct mp_prop {
+    char *name, *value;
+} mp_prop;
+
+struct mp_engine {
+    mp_log *log;
+    pthread_mutex_t mu; /* catalog, queries, properties */
+    mp_catalog cat;
+    mp_fn_registry *fns;
+    size_t nprops;
+    mp_prop *props;
+    size_t nqueries;
+    mp_pquery **queries;
+    long query_seq;
+    int replaying;
+    mp_type *pseudo_types[MP_ROW_PSEUDO];
+    char *registry_dir;
+};
+
+/* A compiled SELECT over one stream: filter and projection. */
+typedef struct mp_splan {
+    mp_source *src;           /* borrowed from the catalog */
+    size_t nscope;
+    mp_sql_scope_col *scope;  /* pseudo columns, then the source's columns */
+    mp_sql_scope sc;
+    mp_sql_cexpr *where;      /* may be NULL */
+    size_t nout;
+    mp_sql_cexpr **proj;
+    char **names;
+    int *is_key;              /* output column i is a key column */
+    int64_t limit;            /* -1: none */
+    int from_earliest;
+} mp_splan;
+
+int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *e);
+void mp_splan_free(mp_splan *p);
+/* The plan's output as a schema (keys first as they were marked). */
+int mp_splan_schema(const mp_splan *p, mp_schema **out, mp_error *e);
+
+/* Decodes record r of partition into row (MP_ROW_PSEUDO + schema columns).
+ * MP_EINPUT for a bad record (message says where). */
+int mp_row_decode(const mp_source *s, const mp_record *r, int32_t partition, mp_arena *a,
+                  mp_value *row, mp_error *e);
+
+/* Writes a processing-log entry for a record or an expression that failed. */
+void mp_engine_processing_log(mp_engine *en, const char *query_id, const char *topic,
+                              int32_t partition, int64_t offset, const char *message);
+
+/* Property lookup (NULL if unset). Caller holds en->mu or is the only user. */
+const char *mp_engine_prop(const mp_engine *en, const char *name);
+
+/* Persistent queries (engine_pquery.c). */
+int mp_pquery_start(mp_engine *en, const char *id, const char *sql, mp_splan *plan,
+                    mp_source *sink, mp_error *e);
+void mp_pquery_stop(mp_pquery *q);
+const char *mp_pquery_id(const mp_pquery *q);
+const char *mp_pquery_sql(const mp_pquery *q);
+const char *mp_pquery_sink(const mp_pquery *q);
+const char *mp_pquery_source(const mp_pquery *q);
+void mp_pquery_stats(const mp_pquery *q, uint64_t *in, uint64_t *out, uint64_t *errors);
+
+#endif
