@@ -3,26 +3,31 @@
  * zero padding, no dilation or groups): C x H x W in, OC x OH x OW out with
  * OH = floor((H + 2p - k) / s) + 1, weight [OC, C, k, k], bias [OC].
  *
- * Two ways to compute it, chosen per layer shape (conv_direct):
- *  - im2col + GEMM, one sample at a time: the sample's columns
- *    [C*k*k, OH*OW] go to a scratch that stays in cache, and
- *    out = W cols + bias is already the sample's OC x OH x OW layout, so
- *    nothing is rearranged; backward rebuilds the columns the same way
- *    (cheaper than keeping the batch's: measured), adds dy cols^T to the
- *    weight gradient and scatters W^T dy back with col2im. Batch-wide GEMMs
- *    over [C*k*k, b*OH*OW] columns were measured slower on the benchmark
- *    networks: the columns and the output rearrangement go through memory,
- *    and OpenBLAS zero-fills the large column gradient first.
- *  - direct, for one input channel with stride 1 (the first layer of an
- *    image network): there GEMM's inner dimension would be only k*k, so
- *    the columns cost more than the arithmetic; the kernels below work on
- *    8 output columns at a time in registers and need only a padded copy
- *    of the image.
- * Samples are split over up to CONV_MAX_THREADS threads of ours when the
- * per-sample GEMMs are small enough for OpenBLAS to run them on the
- * calling thread; larger ones are left to OpenBLAS's own threads. Thread
- * partial gradients are added in thread order, so results are repeatable
- * for a given thread count. */
+ * Three ways to run a pass, chosen from the shapes (conv_plan_for), each
+ * measured on the benchmark CNNs (batch 64, 2 cores):
+ *  - direct (one input channel, stride 1: the first layer of an image
+ *    network): vector kernels compute 8 output columns x 2 rows of every
+ *    channel at a time from the (padded) image, with no column copies;
+ *    forward 87 us against 118 us for im2col + GEMM on conv2d(8,3).
+ *  - per sample (GEMMs under OpenBLAS's threading threshold, e.g.
+ *    conv2d(16,3) on 8x13x13): one small GEMM per sample,
+ *    out = [W | b] [cols; 1], which is already the sample's OC x OH x OW
+ *    layout; threads of ours take whole samples. Whole-batch GEMMs were
+ *    up to 2x slower there (a 16-row GEMM threads poorly, and the output
+ *    has to be rearranged).
+ *  - batch (larger layers, e.g. conv2d(64,3) on 32x13x13): the columns of
+ *    a chunk of samples [C*k*k + 1, n*OH*OW] and one GEMM per product,
+ *    which OpenBLAS threads well (6.6 ms against 9.6 ms per sample for
+ *    that layer's forward and backward); our threads share the copies.
+ *    While OpenBLAS is set to one thread (the trainer may choose that)
+ *    these layers go per sample too, on threads of ours: 5.7 ms there.
+ * Backward rebuilds the columns rather than keeping them from forward:
+ * inside a network, keeping a batch's columns (9 MB for that layer) pushed
+ * the other layers' data out of cache and cost more than im2col does.
+ * Threads of ours are used only where a pass is long enough to pay for
+ * starting one, never around a GEMM that OpenBLAS threads itself, and
+ * their partial gradients are added in thread order, so results repeat
+ * exactly for a given thread count. */
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -38,7 +43,7 @@
 #define CONV_ARG_MAX 65536.0
 /* Largest kernel the direct path takes (its taps are kept on the stack). */
 #define CONV_DIRECT_KMAX 7
-/* Most threads a pass uses (never more than OpenBLAS is set to). */
+/* Most threads of ours a pass uses (never more than OpenBLAS had at init). */
 #define CONV_MAX_THREADS 8
 
 typedef struct conv_cfg {
@@ -145,23 +150,29 @@ static int conv_init(mp_nn_layer *l, mp_rng *rng, mp_error *e)
     if (l->in.ndim != 3)
         return mp_error_set(e, MP_EINVAL,
                             "layer %d (%s): expects a channels x height x width image input, "
-                            "got %s; conv2d must come before flatten",
-                            l->index, text, got);
+                            "got %s; %s",
+                            l->index, text, got,
+                            l->in.ndim == 1 ? "conv2d must come before flatten"
+                                            : "give images as CxHxW, e.g. 1x28x28");
     size_t c = l->in.d[0], h = l->in.d[1], w = l->in.d[2];
     if (c == 0 || h == 0 || w == 0)
         return mp_error_set(e, MP_EINVAL, "layer %d (%s): empty input %s", l->index, text, got);
+    /* Sizes stay far from overflow, and the GEMMs' int dimensions hold one
+     * sample: (C*k*k + 1) x OH*OW columns, OC x OH*OW outputs. */
+    double dk = (double)cf->k, dp = (double)cf->pad, ds = (double)cf->stride;
+    double dohw = (floor(((double)h + 2 * dp - dk) / ds) + 1) *
+                  (floor(((double)w + 2 * dp - dk) / ds) + 1);
+    double dka = (double)c * dk * dk + 1, doc = (double)cf->oc;
+    if ((double)c * (double)h * (double)w > INT_MAX || dka * dohw > INT_MAX ||
+        doc * dohw > INT_MAX || doc * dka > INT_MAX)
+        return mp_error_set(e, MP_EINVAL, "layer %d (%s): input %s is too large", l->index,
+                            text, got);
     size_t k = cf->k, p = cf->pad;
     if (k > h + 2 * p || k > w + 2 * p)
         return mp_error_set(e, MP_EINVAL,
                             "layer %d (%s): kernel %zux%zu is larger than the input %s padded "
                             "by %zu (%zux%zu)",
                             l->index, text, k, k, got, p, h + 2 * p, w + 2 * p);
-    /* The GEMMs take int dimensions; one sample's columns must fit. */
-    if (c > (size_t)INT_MAX / (k * k) || h > (size_t)INT_MAX / w ||
-        c * k * k > (size_t)INT_MAX / (h * w) || cf->oc > (size_t)INT_MAX / (c * k * k) ||
-        cf->oc > (size_t)INT_MAX / (h * w + 2 * p * (h + w) + 4 * p * p))
-        return mp_error_set(e, MP_EINVAL, "layer %d (%s): input %s is too large", l->index,
-                            text, got);
     int nt = openblas_get_num_threads();
     cf->nthreads = nt < 1 ? 1 : nt > CONV_MAX_THREADS ? CONV_MAX_THREADS : nt;
     l->out.ndim = 3;
@@ -184,9 +195,11 @@ static int conv_init(mp_nn_layer *l, mp_rng *rng, mp_error *e)
 /* ---- vector helpers ---------------------------------------------------- */
 
 /* GCC/Clang vector extensions: 8 floats, unaligned, may alias the float
- * arrays. Without AVX they lower to pairs of SSE operations; the hot
- * kernels are also compiled for AVX2+FMA (CONV_CLONES) and the right copy
- * is picked at load time, since the project builds for baseline x86-64. */
+ * arrays. Without AVX they lower to pairs of SSE operations. The project
+ * builds for baseline x86-64, so the hot kernels are also compiled for
+ * x86-64-v3 (AVX2, FMA) and v4 (AVX-512's 32 registers hold the direct
+ * kernels' taps: 15% faster than v3) and the loader picks the copy the CPU
+ * can run (CONV_CLONES; 3x faster than baseline on the direct kernels). */
 typedef float conv_v8 __attribute__((vector_size(32)));
 typedef float conv_v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define V8_LD(p) (*(const conv_v8u *)(const void *)(p))
@@ -195,10 +208,8 @@ typedef float conv_v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define V8_FLOATS 8
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MP_CONV_NO_CLONES)
-#ifndef CONV_CLONE_LIST
-#define CONV_CLONE_LIST "arch=x86-64-v4", "arch=x86-64-v3", "default"
-#endif
-#define CONV_CLONES __attribute__((target_clones(CONV_CLONE_LIST)))
+#define CONV_CLONES                                                                        \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 /* -std=c11 turns off contraction; the kernels want a*b+c as one FMA. */
 #pragma GCC optimize("fp-contract=fast")
 #else
@@ -218,36 +229,173 @@ static inline size_t conv_min(size_t a, size_t b)
     return a < b ? a : b;
 }
 
+/* ---- plan ---------------------------------------------------------------
+ *
+ * Everything about how a pass over b samples runs: the mode, threads and
+ * workspace layout. It depends on the shapes, b, the thread count fixed at
+ * init and OpenBLAS's current thread count, not on run->training: nothing
+ * is kept from forward to backward, so the two may even run in different
+ * modes, and the workspace is sized for every mode a layer may take. */
+
+typedef enum { CONV_DIRECT = 1, CONV_SAMPLE = 2, CONV_BATCH = 3 } conv_mode;
+
+/* Above this many multiply-adds OpenBLAS threads a GEMM itself (its
+ * GEMM_MULTITHREAD_THRESHOLD 4 x SMP_THRESHOLD_MIN 65536) unless it is set
+ * to one thread; below it the call runs on the calling thread. Two threads
+ * of ours each calling a threaded GEMM at once were measured 20x slower,
+ * so per-sample GEMMs on our threads must stay below it. */
+#define CONV_BLAS_THREADED 262144.0
+/* Starting and joining a thread costs 20 to 60 us here (more when the
+ * other core has gone idle), so a pass is split only when one thread
+ * would take well over that: about 6M multiply-adds (~180 us) of the
+ * direct or per-sample kernels, or 1M floats of copying. */
+#define CONV_PAR_MACS 6e6
+#define CONV_PAR_FLOATS 1e6
+/* Columns per batch-mode chunk (floats): 2 MB, so a chunk's columns and
+ * their gradient stay in cache between im2col, the GEMMs and col2im.
+ * Measured inside the big benchmark CNN, chunks of 13-16 samples beat the
+ * whole batch by 1 ms per batch for conv2d(64,3) on 32x13x13, because the
+ * columns of the whole batch (9 MB) push everything else out of cache. */
+#define CONV_CHUNK_FLOATS ((size_t)1 << 19)
+
+typedef struct conv_plan {
+    conv_geom g;
+    conv_mode mode;
+    size_t b;       /* samples in the pass */
+    size_t ka;      /* ckk + 1: the columns' ones row carries the bias */
+    int nt;         /* threads of ours (CONV_DIRECT, CONV_SAMPLE) */
+    size_t nb;      /* CONV_BATCH: samples per GEMM */
+    /* workspace layout, in floats from its start */
+    size_t wb;      /* [W | b], oc x ka (CONV_SAMPLE, CONV_BATCH) */
+    size_t cols;    /* CONV_BATCH: a chunk's columns, ka x nb*ohw */
+    size_t tmp;     /* CONV_BATCH: oc x nb*ohw for the output or dy */
+    size_t thr;     /* per-thread scratch, `per` floats each */
+    size_t per;
+    size_t total;
+} conv_plan;
+
+static size_t conv_round8(size_t n)
+{
+    return (n + 7) / 8 * 8;
+}
+
+static int conv_is_direct(const conv_geom *g)
+{
+    return g->c == 1 && g->s == 1 && g->k <= CONV_DIRECT_KMAX && g->ow >= V8_FLOATS;
+}
+
+/* Threads for `work` over b samples, `enough` being the least work worth
+ * a second thread. */
+static int conv_nthreads(const mp_nn_layer *l, double work, double enough, size_t b)
+{
+    const conv_cfg *cf = l->cfg;
+    int t = cf->nthreads;
+    if (work < enough)
+        t = 1;
+    if ((size_t)t > b)
+        t = (int)b;
+    return t < 1 ? 1 : t;
+}
+
+/* The plan for mode m. */
+static conv_plan conv_plan_mode(const mp_nn_layer *l, size_t b, conv_mode m)
+{
+    conv_plan pl;
+    memset(&pl, 0, sizeof pl);
+    conv_geom *g = &pl.g;
+    *g = conv_geometry(l);
+    pl.mode = m;
+    pl.b = b;
+    pl.ka = g->ckk + 1;
+    double macs = (double)g->oc * (double)g->ohw * (double)pl.ka * (double)b;
+    size_t at = 0;
+    if (m == CONV_DIRECT) {
+        pl.nt = conv_nthreads(l, macs, CONV_PAR_MACS, b);
+        size_t pad = g->p ? (g->h + 2 * g->p) * (g->w + 2 * g->p) : 0;
+        pl.per = conv_round8(pad + g->oc * (g->k * g->k + 1) * V8_FLOATS);
+    } else if (m == CONV_SAMPLE) {
+        pl.nt = conv_nthreads(l, macs, CONV_PAR_MACS, b);
+        pl.wb = at;
+        at += conv_round8(g->oc * pl.ka);
+        /* the sample's columns (or their gradient) and a private [dW | db] */
+        pl.per = conv_round8(pl.ka * g->ohw + g->oc * pl.ka);
+    } else {
+        /* chunks of about CONV_CHUNK_FLOATS columns (and within the GEMMs'
+         * int dimensions), all of about the same size */
+        size_t cap = (size_t)INT_MAX / (g->ohw * (pl.ka > g->oc ? pl.ka : g->oc));
+        if (cap > CONV_CHUNK_FLOATS / (pl.ka * g->ohw))
+            cap = CONV_CHUNK_FLOATS / (pl.ka * g->ohw);
+        if (cap < 1)
+            cap = 1;
+        size_t nchunks = (b + cap - 1) / cap;
+        pl.nb = nchunks ? (b + nchunks - 1) / nchunks : 1;
+        pl.nt = 0; /* per copy, see conv_batch_threads; no per-thread scratch */
+        pl.wb = at;
+        at += conv_round8(g->oc * pl.ka);
+        pl.cols = at;
+        at += conv_round8(pl.nb * pl.ka * g->ohw);
+        pl.tmp = at;
+        at += conv_round8(g->oc * pl.nb * g->ohw);
+        pl.per = 0;
+    }
+    pl.thr = at;
+    pl.total = b ? at + (size_t)pl.nt * pl.per : 0;
+    return pl;
+}
+
+/* Whether per-sample GEMMs would be threaded by OpenBLAS (when it has more
+ * than one thread): then they are batched instead, or, while OpenBLAS is
+ * set to one thread (as the trainer may do), left per sample on threads of
+ * ours. Read at every pass, so workspace sizes cover both. */
+static int conv_large(const conv_geom *g)
+{
+    return (double)g->oc * (double)g->ohw * (double)(g->ckk + 1) > CONV_BLAS_THREADED;
+}
+
+static conv_plan conv_plan_for(const mp_nn_layer *l, size_t b)
+{
+    conv_geom g = conv_geometry(l);
+    if (conv_is_direct(&g))
+        return conv_plan_mode(l, b, CONV_DIRECT);
+    if (conv_large(&g) && openblas_get_num_threads() > 1)
+        return conv_plan_mode(l, b, CONV_BATCH);
+    return conv_plan_mode(l, b, CONV_SAMPLE);
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
-/* Above this many multiply-adds per sample GEMM OpenBLAS threads the call
- * itself (its GEMM_MULTITHREAD_THRESHOLD 4 x SMP_THRESHOLD_MIN 65536), so
- * the batch stays on one thread of ours; below it, OpenBLAS runs on the
- * caller and splitting the samples is what uses the other cores. */
-#ifndef CONV_BLAS_THREADED
-#define CONV_BLAS_THREADED 262144.0
-#endif
-/* Fewer multiply-adds than this in a whole pass do not pay for a thread. */
-#define CONV_MIN_PARALLEL 200000.0
-
-/* One thread's share of a pass. */
+/* One thread's share of a pass: samples [s0, s1). */
 typedef struct conv_job {
+    const conv_plan *pl;
     const mp_nn_layer *l;
-    const conv_geom *g;
     const float *in, *dout;
     float *out, *din;
-    size_t s0, s1;  /* samples [s0, s1) */
-    float *scratch; /* this thread's part of the workspace */
-    const float *wb; /* [W | b] for the im2col forward */
-    float *kept;     /* the batch's columns kept from forward to backward, or NULL */
+    size_t s0, s1;
+    size_t c0;      /* CONV_BATCH: the chunk's first sample */
+    float *ws;      /* the whole workspace */
+    float *scratch; /* this thread's part of it */
 } conv_job;
 
-/* Runs fn on jobs[0..nt): jobs 1.. on new threads, job 0 on the caller's;
- * a job whose thread cannot start runs on the caller too. */
-static void conv_run_jobs(conv_job *jobs, int nt, void *(*fn)(void *))
+/* Runs fn over samples [s0, s1) split into nt jobs: jobs 1.. on new
+ * threads, job 0 on the caller's; a job whose thread cannot start runs on
+ * the caller too. */
+static void conv_parallel(const conv_job *tmpl, size_t s0, size_t s1, int nt,
+                          void *(*fn)(void *))
 {
+    const conv_plan *pl = tmpl->pl;
+    conv_job jobs[CONV_MAX_THREADS];
     pthread_t th[CONV_MAX_THREADS];
     int started[CONV_MAX_THREADS] = {0};
+    if ((size_t)nt > s1 - s0)
+        nt = (int)(s1 - s0);
+    if (nt < 1)
+        nt = 1;
+    for (int t = 0; t < nt; t++) {
+        jobs[t] = *tmpl;
+        jobs[t].s0 = s0 + (s1 - s0) * (size_t)t / (size_t)nt;
+        jobs[t].s1 = s0 + (s1 - s0) * (size_t)(t + 1) / (size_t)nt;
+        jobs[t].scratch = tmpl->ws + pl->thr + (size_t)t * pl->per;
+    }
     for (int t = 1; t < nt; t++)
         started[t] = pthread_create(&th[t], NULL, fn, &jobs[t]) == 0;
     fn(&jobs[0]);
@@ -259,11 +407,11 @@ static void conv_run_jobs(conv_job *jobs, int nt, void *(*fn)(void *))
     }
 }
 
-/* ---- im2col path -------------------------------------------------------
+/* ---- im2col ---------------------------------------------------------------
  *
- * The columns carry one extra row of ones and the weights one extra column
- * holding the bias ([W | b], built per pass in the workspace), so a single
- * GEMM gives W cols + b, and in backward dy cols^T gives [dW | db]. */
+ * The columns of a sample are [C*k*k, OH*OW]; with a row stride ld > OH*OW
+ * several samples' columns sit side by side. A last row of ones makes
+ * [W | b] [cols; 1] = W cols + b and dy [cols; 1]^T = [dW | db]. */
 
 /* The output columns [lo, hi) whose input column ow*s + kj - p lies inside
  * [0, n_in): outside it the padding contributes zeros. */
@@ -332,10 +480,10 @@ static void conv_rows(const conv_geom *g, size_t ki, size_t *lo, size_t *hi)
     conv_valid(g->oh, g->h, g->s, g->p, ki, lo, hi);
 }
 
-/* Unrolls one sample x into cols [ckk, ohw]: row (c, ki, kj), column
+/* Unrolls one sample x into cols (row stride ld): row (c, ki, kj), column
  * (oh, ow) holds x[c][oh*s + ki - p][ow*s + kj - p], or 0 in the padding. */
 CONV_CLONES
-static void conv_im2col(const conv_geom *g, const float *x, float *cols)
+static void conv_im2col(const conv_geom *g, const float *x, float *cols, size_t ld)
 {
     size_t ow = g->ow, s = g->s;
     for (size_t c = 0; c < g->c; c++)
@@ -343,7 +491,7 @@ static void conv_im2col(const conv_geom *g, const float *x, float *cols)
             size_t r0, r1;
             conv_rows(g, ki, &r0, &r1);
             for (size_t kj = 0; kj < g->k; kj++) {
-                float *d = cols + ((c * g->k + ki) * g->k + kj) * g->ohw;
+                float *d = cols + ((c * g->k + ki) * g->k + kj) * ld;
                 size_t lo, hi;
                 conv_valid(ow, g->w, s, g->p, kj, &lo, &hi);
                 size_t m = hi - lo, e0 = r0, e1 = m ? r1 : r0; /* rows to fill: [e0, e1) */
@@ -351,7 +499,7 @@ static void conv_im2col(const conv_geom *g, const float *x, float *cols)
                 memset(d + e1 * ow, 0, (g->oh - e1) * ow * sizeof *d);
                 if (e1 == e0)
                     continue;
-                /* input row of output row oh, from column lo*s + kj - p */
+                /* input row of output row r0, from column lo*s + kj - p */
                 const float *src = x + c * g->hw + (r0 * s + ki - g->p) * g->w + (lo * s + kj - g->p);
                 d += r0 * ow;
                 if (s == 1 && m == ow) {
@@ -377,12 +525,14 @@ static void conv_im2col(const conv_geom *g, const float *x, float *cols)
                 }
             }
         }
+    for (size_t i = 0; i < g->ohw; i++)
+        cols[g->ckk * ld + i] = 1.0f;
 }
 
 /* The adjoint of conv_im2col: dx (one sample, overwritten) gets every
  * column entry added at the input position it was copied from. */
 CONV_CLONES
-static void conv_col2im(const conv_geom *g, const float *cols, float *dx)
+static void conv_col2im(const conv_geom *g, const float *cols, size_t ld, float *dx)
 {
     size_t ow = g->ow, s = g->s;
     memset(dx, 0, g->chw * sizeof *dx);
@@ -396,7 +546,7 @@ static void conv_col2im(const conv_geom *g, const float *cols, float *dx)
                 size_t m = hi - lo;
                 if (m == 0 || r1 == r0)
                     continue;
-                const float *d = cols + ((c * g->k + ki) * g->k + kj) * g->ohw + r0 * ow + lo;
+                const float *d = cols + ((c * g->k + ki) * g->k + kj) * ld + r0 * ow + lo;
                 float *dst = dx + c * g->hw + (r0 * s + ki - g->p) * g->w + (lo * s + kj - g->p);
                 if (s == 1) {
                     conv_v8 mask = {0};
@@ -413,66 +563,188 @@ static void conv_col2im(const conv_geom *g, const float *cols, float *dx)
         }
 }
 
-/* Workspace of the im2col path: [W | b] shared, then per thread the
- * augmented columns and a private [dW | db]. */
-static size_t conv_gemm_shared(const conv_geom *g)
+/* [W | b] into the workspace. */
+static void conv_build_wb(const mp_nn_layer *l, const conv_plan *pl, float *ws)
 {
-    return (g->oc * (g->ckk + 1) + 7) / 8 * 8;
+    const float *wt = l->params[0].w, *bias = l->params[1].w;
+    float *wb = ws + pl->wb;
+    for (size_t o = 0; o < pl->g.oc; o++) {
+        memcpy(wb + o * pl->ka, wt + o * pl->g.ckk, pl->g.ckk * sizeof *wb);
+        wb[o * pl->ka + pl->g.ckk] = bias[o];
+    }
 }
 
-static size_t conv_gemm_scratch(const conv_geom *g)
+/* Adds [dW | db] (oc x ka) to the parameter gradients. */
+static void conv_add_dwb(mp_nn_layer *l, const conv_plan *pl, const float *dwb)
 {
-    return (g->ckk + 1) * g->ohw + g->oc * (g->ckk + 1);
+    float *dw = l->params[0].g, *db = l->params[1].g;
+    for (size_t o = 0; o < pl->g.oc; o++) {
+        for (size_t i = 0; i < pl->g.ckk; i++)
+            dw[o * pl->g.ckk + i] += dwb[o * pl->ka + i];
+        db[o] += dwb[o * pl->ka + pl->g.ckk];
+    }
 }
 
-/* Forward, one sample at a time: columns, then out = [W | b] [cols; 1],
- * which is already the sample's OC x OH x OW layout. */
-static void *conv_gemm_forward(void *arg)
+/* ---- per-sample mode --------------------------------------------------------
+ *
+ * For GEMMs small enough to run on the calling thread: each thread takes
+ * whole samples, and out = [W | b] [cols; 1] is already the sample's
+ * OC x OH x OW layout, so nothing is rearranged and the columns stay in
+ * cache. */
+
+static void *conv_sample_forward(void *arg)
 {
     const conv_job *j = arg;
-    const conv_geom *g = j->g;
-    size_t ka = g->ckk + 1;
+    const conv_plan *pl = j->pl;
+    const conv_geom *g = &pl->g;
+    float *cols = j->scratch;
     for (size_t sm = j->s0; sm < j->s1; sm++) {
-        float *cols = j->kept ? j->kept + sm * ka * g->ohw : j->scratch;
-        conv_im2col(g, j->in + sm * g->chw, cols);
-        if (j->kept || sm == j->s0)
-            for (size_t i = 0; i < g->ohw; i++)
-                cols[g->ckk * g->ohw + i] = 1.0f;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->oc, (int)g->ohw, (int)ka,
-                    1.0f, j->wb, (int)ka, cols, (int)g->ohw, 0.0f,
+        conv_im2col(g, j->in + sm * g->chw, cols, g->ohw);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->oc, (int)g->ohw,
+                    (int)pl->ka, 1.0f, j->ws + pl->wb, (int)pl->ka, cols, (int)g->ohw, 0.0f,
                     j->out + sm * g->oc * g->ohw, (int)g->ohw);
     }
     return NULL;
 }
 
-/* Backward, one sample at a time: [dW | db] += dy [cols; 1]^T with the
- * columns kept by a training forward (or rebuilt), then dcols = W^T dy
- * scattered back by col2im. */
-static void *conv_gemm_backward(void *arg)
+/* The columns again, [dW | db] += dy [cols; 1]^T into this thread's
+ * private sum, then dcols = W^T dy scattered back by col2im. */
+static void *conv_sample_backward(void *arg)
 {
     const conv_job *j = arg;
-    const conv_geom *g = j->g;
-    size_t ka = g->ckk + 1;
+    const conv_plan *pl = j->pl;
+    const conv_geom *g = &pl->g;
     const float *wt = j->l->params[0].w;
-    float *dwb = j->scratch + ka * g->ohw;
-    memset(dwb, 0, g->oc * ka * sizeof *dwb);
+    float *cols = j->scratch, *dwb = j->scratch + pl->ka * g->ohw;
+    memset(dwb, 0, g->oc * pl->ka * sizeof *dwb);
     for (size_t sm = j->s0; sm < j->s1; sm++) {
         const float *dy = j->dout + sm * g->oc * g->ohw;
-        const float *cols = j->kept ? j->kept + sm * ka * g->ohw : j->scratch;
-        if (!j->kept) {
-            conv_im2col(g, j->in + sm * g->chw, j->scratch);
-            for (size_t i = 0; i < g->ohw; i++)
-                j->scratch[g->ckk * g->ohw + i] = 1.0f;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g->oc, (int)ka, (int)g->ohw,
-                    1.0f, dy, (int)g->ohw, cols, (int)g->ohw, 1.0f, dwb, (int)ka);
+        conv_im2col(g, j->in + sm * g->chw, cols, g->ohw);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g->oc, (int)pl->ka,
+                    (int)g->ohw, 1.0f, dy, (int)g->ohw, cols, (int)g->ohw, 1.0f, dwb,
+                    (int)pl->ka);
         if (!j->din)
             continue;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->ckk, (int)g->ohw, (int)g->oc,
-                    1.0f, wt, (int)g->ckk, dy, (int)g->ohw, 0.0f, j->scratch, (int)g->ohw);
-        conv_col2im(g, j->scratch, j->din + sm * g->chw);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->ckk, (int)g->ohw,
+                    (int)g->oc, 1.0f, wt, (int)g->ckk, dy, (int)g->ohw, 0.0f, cols,
+                    (int)g->ohw);
+        conv_col2im(g, cols, g->ohw, j->din + sm * g->chw);
     }
     return NULL;
+}
+
+/* ---- batch mode -------------------------------------------------------------
+ *
+ * For larger layers: a chunk of samples is one GEMM per product, which
+ * OpenBLAS threads well, at the price of copies that our threads share:
+ * the chunk's columns [ka, n*OH*OW] side by side, the output [OC, n*OH*OW]
+ * moved into place, dy moved the other way. */
+
+/* Samples in the chunk starting at c0. */
+static size_t conv_chunk_n(const conv_plan *pl, size_t c0)
+{
+    return conv_min(pl->nb, pl->b - c0);
+}
+
+static void *conv_batch_im2col(void *arg)
+{
+    const conv_job *j = arg;
+    const conv_plan *pl = j->pl;
+    const conv_geom *g = &pl->g;
+    size_t ld = conv_chunk_n(pl, j->c0) * g->ohw;
+    float *cols = j->ws + pl->cols;
+    for (size_t sm = j->s0; sm < j->s1; sm++)
+        conv_im2col(g, j->in + sm * g->chw, cols + (sm - j->c0) * g->ohw, ld);
+    return NULL;
+}
+
+/* out[sm][o][:] = tmp[o][(sm - c0) * ohw ...] */
+static void *conv_batch_unpack(void *arg)
+{
+    const conv_job *j = arg;
+    const conv_plan *pl = j->pl;
+    const conv_geom *g = &pl->g;
+    size_t ld = conv_chunk_n(pl, j->c0) * g->ohw;
+    const float *tmp = j->ws + pl->tmp;
+    for (size_t sm = j->s0; sm < j->s1; sm++)
+        for (size_t o = 0; o < g->oc; o++)
+            memcpy(j->out + (sm * g->oc + o) * g->ohw, tmp + o * ld + (sm - j->c0) * g->ohw,
+                   g->ohw * sizeof(float));
+    return NULL;
+}
+
+/* tmp[o][(sm - c0) * ohw ...] = dy[sm][o][:], and the columns again. */
+static void *conv_batch_pack(void *arg)
+{
+    const conv_job *j = arg;
+    const conv_plan *pl = j->pl;
+    const conv_geom *g = &pl->g;
+    size_t ld = conv_chunk_n(pl, j->c0) * g->ohw;
+    float *tmp = j->ws + pl->tmp;
+    for (size_t sm = j->s0; sm < j->s1; sm++)
+        for (size_t o = 0; o < g->oc; o++)
+            memcpy(tmp + o * ld + (sm - j->c0) * g->ohw, j->dout + (sm * g->oc + o) * g->ohw,
+                   g->ohw * sizeof(float));
+    return conv_batch_im2col(arg);
+}
+
+static void *conv_batch_col2im(void *arg)
+{
+    const conv_job *j = arg;
+    const conv_plan *pl = j->pl;
+    const conv_geom *g = &pl->g;
+    size_t ld = conv_chunk_n(pl, j->c0) * g->ohw;
+    const float *cols = j->ws + pl->cols;
+    for (size_t sm = j->s0; sm < j->s1; sm++)
+        conv_col2im(g, cols + (sm - j->c0) * g->ohw, ld, j->din + sm * g->chw);
+    return NULL;
+}
+
+/* Threads for copying `rows` rows of OH*OW floats for each of n samples. */
+static int conv_batch_threads(const conv_job *j, size_t n, size_t rows)
+{
+    return conv_nthreads(j->l, (double)n * (double)rows * (double)j->pl->g.ohw,
+                         CONV_PAR_FLOATS, n);
+}
+
+static void conv_batch_forward(conv_job *tmpl)
+{
+    const conv_plan *pl = tmpl->pl;
+    const conv_geom *g = &pl->g;
+    for (size_t c0 = 0; c0 < pl->b; c0 += pl->nb) {
+        size_t n = conv_chunk_n(pl, c0), nn = n * g->ohw;
+        tmpl->c0 = c0;
+        conv_parallel(tmpl, c0, c0 + n, conv_batch_threads(tmpl, n, pl->ka), conv_batch_im2col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->oc, (int)nn, (int)pl->ka,
+                    1.0f, tmpl->ws + pl->wb, (int)pl->ka, tmpl->ws + pl->cols, (int)nn, 0.0f,
+                    tmpl->ws + pl->tmp, (int)nn);
+        conv_parallel(tmpl, c0, c0 + n, conv_batch_threads(tmpl, n, g->oc), conv_batch_unpack);
+    }
+}
+
+/* [dW | db] accumulates in the workspace's [W | b] place (backward needs
+ * only W itself, from the layer). */
+static void conv_batch_backward(conv_job *tmpl, mp_nn_layer *l)
+{
+    const conv_plan *pl = tmpl->pl;
+    const conv_geom *g = &pl->g;
+    float *tmp = tmpl->ws + pl->tmp, *dwb = tmpl->ws + pl->wb, *cols = tmpl->ws + pl->cols;
+    memset(dwb, 0, g->oc * pl->ka * sizeof *dwb);
+    for (size_t c0 = 0; c0 < pl->b; c0 += pl->nb) {
+        size_t n = conv_chunk_n(pl, c0), nn = n * g->ohw;
+        tmpl->c0 = c0;
+        conv_parallel(tmpl, c0, c0 + n, conv_batch_threads(tmpl, n, g->oc + pl->ka),
+                      conv_batch_pack);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g->oc, (int)pl->ka, (int)nn,
+                    1.0f, tmp, (int)nn, cols, (int)nn, 1.0f, dwb, (int)pl->ka);
+        if (!tmpl->din)
+            continue;
+        /* the columns are spent: their place takes their gradient */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->ckk, (int)nn, (int)g->oc,
+                    1.0f, l->params[0].w, (int)g->ckk, tmp, (int)nn, 0.0f, cols, (int)nn);
+        conv_parallel(tmpl, c0, c0 + n, conv_batch_threads(tmpl, n, g->ckk), conv_batch_col2im);
+    }
+    conv_add_dwb(l, pl, dwb);
 }
 
 /* ---- direct path (one input channel, stride 1) ---------------------------
@@ -482,23 +754,6 @@ static void *conv_gemm_backward(void *arg)
  * forward just writes the same values twice; the weight gradient masks the
  * overlap out). The input is read through a zero-padded copy when there is
  * padding, so the inner loops have no edge cases. */
-
-static int conv_direct(const conv_geom *g)
-{
-#ifdef MP_CONV_FORCE_PATH
-    if (MP_CONV_FORCE_PATH == 0)
-        return 0;
-#endif
-    return g->c == 1 && g->s == 1 && g->k <= CONV_DIRECT_KMAX && g->ow >= V8_FLOATS;
-}
-
-/* Floats of one thread's scratch in the direct path: the padded image and
- * the weight-gradient accumulators (one vector per weight and per bias). */
-static size_t conv_direct_scratch(const conv_geom *g)
-{
-    size_t pad = g->p ? (g->h + 2 * g->p) * (g->w + 2 * g->p) : 0;
-    return pad + g->oc * (g->k * g->k + 1) * V8_FLOATS;
-}
 
 /* The sample as a (h + 2p) x (w + 2p) image with zeros around it. */
 static const float *conv_padded(const conv_geom *g, const float *x, float *buf, size_t *wp)
@@ -671,10 +926,11 @@ static void conv_direct_dx(const conv_geom *g, const float *wt, const float *dy,
     }
 }
 
+/* Forward for samples [s0, s1). */
 static void *conv_direct_forward(void *arg)
 {
     const conv_job *j = arg;
-    const conv_geom *g = j->g;
+    const conv_geom *g = &j->pl->g;
     const float *wt = j->l->params[0].w, *bias = j->l->params[1].w;
     for (size_t sm = j->s0; sm < j->s1; sm++) {
         size_t wp;
@@ -684,14 +940,22 @@ static void *conv_direct_forward(void *arg)
     return NULL;
 }
 
-/* Weight and bias gradients into this thread's vector accumulators (the
- * caller adds them up), and dx when asked. */
+/* The thread's weight-gradient accumulators: one vector per weight and per
+ * bias, after the padded image in its scratch. */
+static conv_v8u *conv_direct_acc(const conv_job *j)
+{
+    const conv_geom *g = &j->pl->g;
+    size_t pad = g->p ? (g->h + 2 * g->p) * (g->w + 2 * g->p) : 0;
+    return (conv_v8u *)(void *)(j->scratch + pad);
+}
+
+/* Weight and bias gradients into this thread's accumulators (the caller
+ * adds them up), and dx when asked. */
 static void *conv_direct_backward(void *arg)
 {
     const conv_job *j = arg;
-    const conv_geom *g = j->g;
-    size_t pad = g->p ? (g->h + 2 * g->p) * (g->w + 2 * g->p) : 0;
-    conv_v8u *acc = (conv_v8u *)(void *)(j->scratch + pad);
+    const conv_geom *g = &j->pl->g;
+    conv_v8u *acc = conv_direct_acc(j);
     memset(acc, 0, g->oc * (g->k * g->k + 1) * sizeof *acc);
     for (size_t sm = j->s0; sm < j->s1; sm++) {
         size_t wp;
@@ -706,134 +970,75 @@ static void *conv_direct_backward(void *arg)
 
 /* ---- passes ------------------------------------------------------------ */
 
-/* Threads for a pass over b samples. */
-static int conv_threads(const mp_nn_layer *l, const conv_geom *g, size_t b)
-{
-    const conv_cfg *cf = l->cfg;
-    double per_sample = (double)g->oc * (double)g->ohw * (double)(g->ckk + 1);
-    int t = cf->nthreads;
-    if (!conv_direct(g) && per_sample > CONV_BLAS_THREADED)
-        t = 1;
-    if (per_sample * (double)b < CONV_MIN_PARALLEL)
-        t = 1;
-    if ((size_t)t > b)
-        t = (int)b;
-    return t < 1 ? 1 : t;
-}
-
-/* Floats per thread, rounded up so each thread's part starts 32-byte
- * aligned relative to the workspace. */
-static size_t conv_scratch(const conv_geom *g)
-{
-    size_t n = conv_direct(g) ? conv_direct_scratch(g) : conv_gemm_scratch(g);
-    return (n + 7) / 8 * 8;
-}
-
-#ifndef CONV_KEEP
-#define CONV_KEEP 1
-#endif
-/* Whether a training pass keeps the columns for backward. */
-static int conv_keeps(const conv_geom *g, const mp_nn_run *run)
-{
-    return CONV_KEEP && !conv_direct(g) && run && run->training;
-}
-
-static size_t conv_shared(const conv_geom *g)
-{
-    return conv_direct(g) ? 0 : conv_gemm_shared(g);
-}
-
 static size_t conv_workspace(const mp_nn_layer *l, size_t b, const mp_nn_run *run)
 {
     conv_geom g = conv_geometry(l);
-    if (b == 0)
-        return 0;
-    size_t kept = conv_keeps(&g, run) ? b * (g.ckk + 1) * g.ohw : 0;
-    return conv_shared(&g) + (size_t)conv_threads(l, &g, b) * conv_scratch(&g) + kept;
-}
-
-/* Splits samples [0, b) over nt jobs. */
-static void conv_jobs(conv_job *jobs, int nt, const mp_nn_layer *l, const conv_geom *g,
-                      const float *in, const float *dout, float *out, float *din, size_t b,
-                      float *ws, const mp_nn_run *run)
-{
-    size_t per = conv_scratch(g), shared = conv_shared(g);
-    float *kept = conv_keeps(g, run) ? ws + shared + (size_t)nt * per : NULL;
-    for (int t = 0; t < nt; t++) {
-        conv_job *j = &jobs[t];
-        j->l = l;
-        j->g = g;
-        j->in = in;
-        j->dout = dout;
-        j->out = out;
-        j->din = din;
-        j->s0 = b * (size_t)t / (size_t)nt;
-        j->s1 = b * (size_t)(t + 1) / (size_t)nt;
-        j->scratch = ws + shared + (size_t)t * per;
-        j->wb = ws;
-        j->kept = kept;
+    if (conv_is_direct(&g))
+        return conv_plan_mode(l, b, CONV_DIRECT).total;
+    size_t n = conv_plan_mode(l, b, CONV_SAMPLE).total;
+    if (conv_large(&g)) {
+        size_t nb = conv_plan_mode(l, b, CONV_BATCH).total;
+        n = n > nb ? n : nb;
     }
+    return n;
 }
 
 static void conv_forward(mp_nn_layer *l, const float *in, float *out, size_t b, float *ws,
                          const mp_nn_run *run)
 {
-    conv_geom g = conv_geometry(l);
     if (b == 0)
         return;
-    int nt = conv_threads(l, &g, b);
-    conv_job jobs[CONV_MAX_THREADS];
-    conv_jobs(jobs, nt, l, &g, in, NULL, out, NULL, b, ws, run);
-    if (conv_direct(&g)) {
-        conv_run_jobs(jobs, nt, conv_direct_forward);
-        return;
+    conv_plan pl = conv_plan_for(l, b);
+    conv_job tmpl = {&pl, l, in, NULL, out, NULL, 0, b, 0, ws, NULL};
+    switch (pl.mode) {
+    case CONV_DIRECT:
+        conv_parallel(&tmpl, 0, b, pl.nt, conv_direct_forward);
+        break;
+    case CONV_SAMPLE:
+        conv_build_wb(l, &pl, ws);
+        conv_parallel(&tmpl, 0, b, pl.nt, conv_sample_forward);
+        break;
+    case CONV_BATCH:
+        conv_build_wb(l, &pl, ws);
+        conv_batch_forward(&tmpl);
+        break;
     }
-    /* [W | b] */
-    const float *wt = l->params[0].w, *bias = l->params[1].w;
-    for (size_t o = 0; o < g.oc; o++) {
-        memcpy(ws + o * (g.ckk + 1), wt + o * g.ckk, g.ckk * sizeof *ws);
-        ws[o * (g.ckk + 1) + g.ckk] = bias[o];
-    }
-    conv_run_jobs(jobs, nt, conv_gemm_forward);
 }
 
 static void conv_backward(mp_nn_layer *l, const float *in, const float *out, const float *dout,
                           float *din, size_t b, float *ws, const mp_nn_run *run)
 {
-    conv_geom g = conv_geometry(l);
     if (b == 0)
         return;
+    conv_plan pl = conv_plan_for(l, b);
+    const conv_geom *g = &pl.g;
+    conv_job tmpl = {&pl, l, in, dout, NULL, din, 0, b, 0, ws, NULL};
     float *dw = l->params[0].g, *db = l->params[1].g;
-    int nt = conv_threads(l, &g, b);
-    conv_job jobs[CONV_MAX_THREADS];
-    conv_jobs(jobs, nt, l, &g, in, dout, NULL, din, b, ws, run);
-    size_t kk = g.k * g.k;
-    if (conv_direct(&g)) {
-        conv_run_jobs(jobs, nt, conv_direct_backward);
+    switch (pl.mode) {
+    case CONV_DIRECT: {
+        conv_parallel(&tmpl, 0, b, pl.nt, conv_direct_backward);
         /* the threads' vector accumulators, in thread order */
-        size_t pad = g.p ? (g.h + 2 * g.p) * (g.w + 2 * g.p) : 0;
-        for (int t = 0; t < nt; t++) {
-            const float *acc = jobs[t].scratch + pad;
-            for (size_t o = 0; o < g.oc; o++) {
-                for (size_t i = 0; i < kk; i++) {
-                    const float *v = acc + (o * (kk + 1) + i) * V8_FLOATS;
-                    dw[o * kk + i] += V8_SUM(v);
-                }
-                const float *v = acc + (o * (kk + 1) + kk) * V8_FLOATS;
-                db[o] += V8_SUM(v);
+        size_t kk = g->k * g->k;
+        for (int t = 0; t < pl.nt; t++) {
+            conv_job jt = tmpl;
+            jt.scratch = ws + pl.thr + (size_t)t * pl.per;
+            const conv_v8u *acc = conv_direct_acc(&jt);
+            for (size_t o = 0; o < g->oc; o++) {
+                for (size_t i = 0; i < kk; i++)
+                    dw[o * kk + i] += V8_SUM(acc[o * (kk + 1) + i]);
+                db[o] += V8_SUM(acc[o * (kk + 1) + kk]);
             }
         }
-        return;
+        break;
     }
-    conv_run_jobs(jobs, nt, conv_gemm_backward);
-    size_t ka = g.ckk + 1;
-    for (int t = 0; t < nt; t++) {
-        const float *dwb = jobs[t].scratch + ka * g.ohw;
-        for (size_t o = 0; o < g.oc; o++) {
-            for (size_t i = 0; i < g.ckk; i++)
-                dw[o * g.ckk + i] += dwb[o * ka + i];
-            db[o] += dwb[o * ka + g.ckk];
-        }
+    case CONV_SAMPLE:
+        conv_parallel(&tmpl, 0, b, pl.nt, conv_sample_backward);
+        for (int t = 0; t < pl.nt; t++)
+            conv_add_dwb(l, &pl, ws + pl.thr + (size_t)t * pl.per + pl.ka * g->ohw);
+        break;
+    case CONV_BATCH:
+        conv_batch_backward(&tmpl, l);
+        break;
     }
 }
 

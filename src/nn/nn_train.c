@@ -384,7 +384,7 @@ int mp_nn_train(mp_nn_net *net, const float *X, const float *Y, size_t n,
     const size_t *val = t.idx + ntr;
 
     mp_nn_run run = {1, &drop};
-    mp_nn_blas_begin(&tune, o->epochs * ((ntr + t.B - 1) / t.B));
+    mp_nn_blas_begin(&tune);
     double best_val = INFINITY;
     size_t best_epoch = 0, since_best = 0, ran = 0;
     int stopped = 0;
@@ -395,7 +395,6 @@ int mp_nn_train(mp_nn_net *net, const float *X, const float *Y, size_t n,
         size_t correct = 0;
         for (size_t off = 0; off < ntr; off += t.B) {
             size_t b = ntr - off < t.B ? ntr - off : t.B;
-            double tb = mp_clock_now();
             gather(&t, t.idx + off, b);
             for (size_t p = 0; p < t.nparams; p++)
                 if (t.params[p]->g)
@@ -410,7 +409,6 @@ int mp_nn_train(mp_nn_net *net, const float *X, const float *Y, size_t n,
             sum += bl;
             backward(&t, b, &run);
             mp_nn_optim_step(&t.opt);
-            mp_nn_blas_step(&tune, mp_clock_now() - tb);
             if (o->on_progress) {
                 double now = mp_clock_now();
                 if (now - last_report >= PROGRESS_INTERVAL || off + b == ntr) {

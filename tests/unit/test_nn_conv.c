@@ -1,11 +1,16 @@
 /* conv2d: argument and shape checking, hand-computed passes, a naive
- * reference convolution, and gradient checks over many shapes (both the
- * direct path, taken for one input channel and stride 1, and im2col). */
+ * reference convolution, and gradient checks over many shapes. The shapes
+ * are chosen to reach each way the layer computes (nn_conv2d.c): direct
+ * (one input channel, stride 1, rows of 8 or more), per-sample GEMMs, and
+ * batch GEMMs (over 262144 multiply-adds a sample) in one chunk or
+ * several, and batches big enough to be split over threads when OpenBLAS
+ * has more than one (run the test with OPENBLAS_NUM_THREADS=1 too). */
 #include "test.h"
 
 #include "nn_gradcheck.h"
 #include "nn/layers.h"
 
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,7 +189,7 @@ static void test_shape_errors(void)
     mp_error_clear(&e);
     CHECK(conv_make4(&cc, flat, 8, 3, 1, 0, 1, &e) == MP_EINVAL);
     CHECK_STR_CONTAINS(e.msg, "layer 3 (conv2d(test))");
-    CHECK_STR_CONTAINS(e.msg, "got 784");
+    CHECK_STR_CONTAINS(e.msg, "got 784; conv2d must come before flatten");
     CHECK_STR_CONTAINS(e.msg, "channels x height x width");
     CHECK(cc.l.nparams == 0);
     mp_nn_layer_clear(&cc.l);
@@ -192,7 +197,7 @@ static void test_shape_errors(void)
     mp_nn_shape seq = {2, {28, 28, 0}};
     mp_error_clear(&e);
     CHECK(conv_make4(&cc, seq, 8, 3, 1, 0, 1, &e) == MP_EINVAL);
-    CHECK_STR_CONTAINS(e.msg, "got 28x28");
+    CHECK_STR_CONTAINS(e.msg, "got 28x28; give images as CxHxW");
     mp_nn_layer_clear(&cc.l);
     /* kernel larger than the (padded) input, in either direction */
     mp_error_clear(&e);
@@ -208,6 +213,15 @@ static void test_shape_errors(void)
     /* the same kernel fits once padded */
     CHECK(conv_make4(&cc, img(1, 4, 6), 2, 5, 1, 1, 1, &e) == 0);
     CHECK(cc.l.out.d[1] == 2 && cc.l.out.d[2] == 4);
+    mp_nn_layer_clear(&cc.l);
+    /* too large for the GEMMs' int dimensions */
+    mp_error_clear(&e);
+    CHECK(conv_make4(&cc, img(1, 70000, 70000), 1, 1, 1, 0, 1, &e) == MP_EINVAL);
+    CHECK_STR_CONTAINS(e.msg, "layer 3 (conv2d(test)): input 1x70000x70000 is too large");
+    mp_nn_layer_clear(&cc.l);
+    mp_error_clear(&e);
+    CHECK(conv_make4(&cc, img(3000, 300, 300), 4, 3, 1, 0, 1, &e) == MP_EINVAL);
+    CHECK_STR_CONTAINS(e.msg, "is too large");
     mp_nn_layer_clear(&cc.l);
     /* an empty dimension */
     mp_error_clear(&e);
@@ -344,7 +358,9 @@ static void ref_backward(const ref_geom *g, const float *w, const float *x, cons
                 }
 }
 
-/* Layer against the reference, forward and backward, on random data. */
+/* Layer against the reference, forward and backward, on random data; once
+ * after a training forward (which may keep state for backward) and once
+ * after an inference forward (backward must then rebuild what it needs). */
 static void check_against_ref(int c, int h, int w, int oc, int k, int s, int p, int nb,
                               uint64_t seed)
 {
@@ -358,9 +374,10 @@ static void check_against_ref(int c, int h, int w, int oc, int k, int s, int p, 
     size_t nw = cc.l.params[0].n;
     float *x = malloc(ni * sizeof *x), *dx = malloc(ni * sizeof *dx);
     float *y = malloc(no * sizeof *y), *yr = malloc(no * sizeof *yr), *dy = malloc(no * sizeof *dy);
+    float *w0 = malloc(nw * sizeof *w0);
     double *rdw = malloc(nw * sizeof *rdw), *rdb = malloc((size_t)oc * sizeof *rdb);
     double *rdx = malloc(ni * sizeof *rdx);
-    REQUIRE(x && dx && y && yr && dy && rdw && rdb && rdx);
+    REQUIRE(x && dx && y && yr && dy && w0 && rdw && rdb && rdx);
     mp_rng rng;
     mp_rng_seed(&rng, seed + 1);
     for (size_t i = 0; i < ni; i++)
@@ -369,36 +386,37 @@ static void check_against_ref(int c, int h, int w, int oc, int k, int s, int p, 
         dy[i] = (float)(2 * mp_rng_uniform(&rng) - 1);
     for (int o = 0; o < oc; o++)
         cc.l.params[1].w[o] = (float)(mp_rng_uniform(&rng) - 0.5);
-    for (size_t i = 0; i < nw; i++)
-        cc.l.params[0].g[i] = 0.25f; /* backward must add to what is there */
-    cc.l.params[1].g[0] = -1.0f;
-
+    memcpy(w0, cc.l.params[0].w, nw * sizeof *w0);
     ref_forward(&g, cc.l.params[0].w, cc.l.params[1].w, x, yr, nb);
     ref_backward(&g, cc.l.params[0].w, x, dy, rdw, rdb, rdx, nb);
-    conv_run(&cc.l, x, y, dy, dx, (size_t)nb, 1);
-    int bad = 0;
-    for (size_t i = 0; i < no; i++)
-        bad += !(fabs(y[i] - yr[i]) <= 1e-4);
-    for (size_t i = 0; i < nw; i++)
-        bad += !(fabs(cc.l.params[0].g[i] - 0.25 - rdw[i]) <= 1e-4 * fmax(1, fabs(rdw[i])));
-    for (int o = 0; o < oc; o++)
-        bad += !(fabs(cc.l.params[1].g[o] - (o == 0 ? -1.0 : 0.0) - rdb[o]) <= 1e-4);
-    for (size_t i = 0; i < ni; i++)
-        bad += !(fabs(dx[i] - rdx[i]) <= 1e-4);
-    if (bad)
-        fprintf(stderr, "reference mismatch (%d values) for %dx%dx%d oc=%d k=%d s=%d p=%d b=%d\n",
-                bad, c, h, w, oc, k, s, p, nb);
-    CHECK(bad == 0);
 
-    /* inference gives the same output and leaves the parameters alone */
-    float *y2 = malloc(no * sizeof *y2);
-    float *w0 = malloc(nw * sizeof *w0);
-    REQUIRE(y2 && w0);
-    memcpy(w0, cc.l.params[0].w, nw * sizeof *w0);
-    conv_run(&cc.l, x, y2, NULL, NULL, (size_t)nb, 0);
-    CHECK(memcmp(y, y2, no * sizeof *y) == 0);
-    CHECK(memcmp(w0, cc.l.params[0].w, nw * sizeof *w0) == 0);
-    free(y2);
+    for (int training = 1; training >= 0; training--) {
+        for (size_t i = 0; i < nw; i++)
+            cc.l.params[0].g[i] = 0.25f; /* backward must add to what is there */
+        for (int o = 0; o < oc; o++)
+            cc.l.params[1].g[o] = o == 0 ? -1.0f : 0.0f;
+        for (size_t i = 0; i < ni; i++)
+            dx[i] = 777.0f; /* and overwrite din */
+        conv_run(&cc.l, x, y, dy, dx, (size_t)nb, training);
+        int bad = 0;
+        for (size_t i = 0; i < no; i++)
+            bad += !(fabs(y[i] - yr[i]) <= 1e-4);
+        for (size_t i = 0; i < nw; i++)
+            bad += !(fabs(cc.l.params[0].g[i] - 0.25 - rdw[i]) <= 1e-4 * fmax(1, fabs(rdw[i])));
+        for (int o = 0; o < oc; o++)
+            bad += !(fabs(cc.l.params[1].g[o] - (o == 0 ? -1.0 : 0.0) - rdb[o]) <=
+                     1e-4 * fmax(1, fabs(rdb[o])));
+        for (size_t i = 0; i < ni; i++)
+            bad += !(fabs(dx[i] - rdx[i]) <= 1e-4 * fmax(1, fabs(rdx[i])));
+        if (bad)
+            fprintf(stderr,
+                    "reference mismatch (%d values) for %dx%dx%d oc=%d k=%d s=%d p=%d b=%d "
+                    "training=%d\n",
+                    bad, c, h, w, oc, k, s, p, nb, training);
+        CHECK(bad == 0);
+        /* passes never change the parameters themselves */
+        CHECK(memcmp(w0, cc.l.params[0].w, nw * sizeof *w0) == 0);
+    }
     free(w0);
     free(x);
     free(dx);
@@ -429,7 +447,7 @@ static void test_reference(void)
     check_against_ref(2, 12, 10, 3, 2, 3, 1, 2, 17);
     /* one channel but stride 2: im2col */
     check_against_ref(1, 12, 15, 4, 3, 2, 0, 2, 18);
-    /* 1x1 kernels: the columns are the input itself */
+    /* 1x1 kernels */
     check_against_ref(6, 9, 11, 4, 1, 1, 0, 3, 21);
     check_against_ref(5, 9, 11, 4, 1, 2, 1, 2, 22);
     /* batches large enough to be split over threads (when OpenBLAS has
@@ -438,6 +456,14 @@ static void test_reference(void)
     check_against_ref(4, 12, 10, 8, 3, 1, 1, 9, 24);
     check_against_ref(3, 21, 17, 8, 3, 2, 1, 13, 25);
     check_against_ref(16, 12, 12, 16, 1, 1, 0, 12, 26);
+    /* layers large enough for whole-batch GEMMs (more than 262144
+     * multiply-adds per sample), with stride and padding */
+    check_against_ref(16, 13, 13, 32, 3, 1, 1, 3, 28);
+    check_against_ref(16, 20, 18, 32, 3, 2, 1, 3, 29);
+    /* ... and columns too large for one chunk (289 x 576 floats a sample:
+     * chunks of 3 samples), evenly split and not */
+    check_against_ref(32, 24, 24, 2, 3, 1, 1, 30, 30);
+    check_against_ref(32, 24, 24, 2, 3, 1, 1, 7, 31);
 }
 
 /* ---- gradient checks ----------------------------------------------------- */
@@ -461,7 +487,8 @@ static void gc(size_t c, size_t h, size_t w, size_t oc, size_t k, size_t s, size
 
 static void test_gradcheck(void)
 {
-    /* C, H, W, OC, k, stride, padding, batch, training */
+    /* C, H, W, OC, k, stride, padding, batch, training; one channel with
+     * rows of 8 or more and stride 1 is the direct path */
     gc(1, 5, 5, 2, 3, 1, 0, 1, 1);
     gc(1, 6, 5, 4, 3, 1, 1, 3, 1);
     gc(1, 7, 12, 2, 5, 1, 2, 3, 1);
@@ -475,9 +502,76 @@ static void test_gradcheck(void)
     gc(3, 6, 9, 4, 3, 1, 0, 1, 1);
     gc(3, 9, 6, 2, 5, 2, 0, 3, 1);
     gc(3, 5, 6, 2, 3, 1, 2, 1, 1);
-    /* backward after an inference forward (the columns are rebuilt) */
+    /* with training off (the layer must not depend on it) */
     gc(3, 6, 7, 2, 3, 1, 1, 3, 0);
     gc(1, 6, 7, 2, 3, 1, 1, 3, 0);
+    /* whole-batch GEMMs (over 262144 multiply-adds per sample) */
+    gc(16, 8, 8, 32, 3, 1, 1, 2, 1);
+    gc(16, 8, 8, 32, 3, 1, 1, 2, 0);
+}
+
+/* A large layer batches its GEMMs while OpenBLAS has threads and works per
+ * sample on threads of its own while OpenBLAS is set to one (as the
+ * trainer may do between batches, even between a forward and its
+ * backward): same results either way, within rounding. */
+static void test_blas_threads_change(void)
+{
+    int nt0 = openblas_get_num_threads();
+    if (nt0 < 2)
+        return; /* nothing to switch */
+    mp_error e;
+    conv_case cc;
+    REQUIRE(conv_make4(&cc, img(16, 13, 13), 32, 3, 1, 1, 5, &e) == 0);
+    size_t b = 6, ni = b * 16 * 169, no = b * 32 * 169, nw = cc.l.params[0].n;
+    mp_nn_run run = {1, NULL};
+    size_t nws = cc.l.ops->workspace(&cc.l, b, &run);
+    float *x = malloc(ni * sizeof *x), *dy = malloc(no * sizeof *dy), *ws = malloc(nws * sizeof *ws);
+    float *y[2], *dx[2], *dw[2];
+    for (int i = 0; i < 2; i++) {
+        y[i] = malloc(no * sizeof(float));
+        dx[i] = malloc(ni * sizeof(float));
+        dw[i] = malloc(nw * sizeof(float));
+    }
+    REQUIRE(x && dy && ws && y[0] && y[1] && dx[0] && dx[1] && dw[0] && dw[1]);
+    mp_rng rng;
+    mp_rng_seed(&rng, 77);
+    for (size_t i = 0; i < ni; i++)
+        x[i] = (float)(2 * mp_rng_uniform(&rng) - 1);
+    for (size_t i = 0; i < no; i++)
+        dy[i] = (float)(2 * mp_rng_uniform(&rng) - 1);
+    for (int i = 0; i < 2; i++) {
+        memset(cc.l.params[0].g, 0, nw * sizeof(float));
+        cc.l.ops->forward(&cc.l, x, y[i], b, ws, &run);
+        if (i == 1)
+            openblas_set_num_threads(1);
+        cc.l.ops->backward(&cc.l, x, y[i], dy, dx[i], b, ws, &run);
+        openblas_set_num_threads(nt0);
+        memcpy(dw[i], cc.l.params[0].g, nw * sizeof(float));
+    }
+    /* and a forward with one OpenBLAS thread */
+    float *y1 = malloc(no * sizeof *y1);
+    REQUIRE(y1);
+    openblas_set_num_threads(1);
+    cc.l.ops->forward(&cc.l, x, y1, b, ws, &run);
+    openblas_set_num_threads(nt0);
+    int bad = 0;
+    for (size_t i = 0; i < no; i++)
+        bad += !(fabs(y[0][i] - y[1][i]) <= 1e-5 && fabs(y1[i] - y[0][i]) <= 1e-4);
+    for (size_t i = 0; i < ni; i++)
+        bad += !(fabs(dx[0][i] - dx[1][i]) <= 1e-4);
+    for (size_t i = 0; i < nw; i++)
+        bad += !(fabs(dw[0][i] - dw[1][i]) <= 1e-3 * fmax(1, fabs(dw[0][i])));
+    CHECK(bad == 0);
+    free(y1);
+    for (int i = 0; i < 2; i++) {
+        free(y[i]);
+        free(dx[i]);
+        free(dw[i]);
+    }
+    free(x);
+    free(dy);
+    free(ws);
+    mp_nn_layer_clear(&cc.l);
 }
 
 /* Workspace sizes: at least one sample's columns for im2col, the padded
@@ -508,6 +602,7 @@ int main(void)
     RUN(test_hand_forward);
     RUN(test_reference);
     RUN(test_gradcheck);
+    RUN(test_blas_threads_change);
     RUN(test_workspace);
     return TEST_SUMMARY();
 }
