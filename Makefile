@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD := build
 ASAN := build-asan
 
-.PHONY: all deps build test demo bench-ml bench-log bench-nn clean fixtures valgrind
+.PHONY: all deps build test demo bench-ml bench-log bench-nn bench-sql clean fixtures valgrind
 
 all: build
 
@@ -45,6 +45,13 @@ bench-nn: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	@bench/run-bench-nn $(BUILD)
+
+# Streaming SQL end to end beside the raw log read and grep -c (N=records).
+bench-sql: deps
+	@scripts/install-deps test
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@bench/run-bench-sql $(BUILD)
 
 # Regenerates the scikit-learn fixtures (needs python3-sklearn); the suite
 # itself only reads the committed files.
