@@ -323,9 +323,15 @@ fail:
     return rc;
 }
 
+/* A persistent query's id: the offset of its command in the command topic
+ * makes it the same every time the command is replayed, so the query
+ * keeps its consumer group (committed offsets) and changelog. */
 static int next_query_id(mp_engine *en, const char *prefix, const char *name, char *buf, size_t n)
 {
-    return snprintf(buf, n, "%s_%s_%ld", prefix, name, ++en->query_seq) >= (int)n ? -1 : 0;
+    int64_t off = en->replay_offset;
+    if (!en->replaying && mp_log_offsets(en->log, MP_COMMAND_TOPIC, 0, NULL, &off, NULL))
+        return -1;
+    return snprintf(buf, n, "%s_%s_%lld", prefix, name, (long long)off) >= (int)n ? -1 : 0;
 }
 
 static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
@@ -334,9 +340,11 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
     if (st->object == MP_SQL_OBJ_MODEL)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: CREATE MODEL is not supported yet",
                             st->pos.line, st->pos.col);
-    if (st->object == MP_SQL_OBJ_TABLE)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: CREATE TABLE AS SELECT needs GROUP BY, "
-                            "which is not supported yet", st->pos.line, st->pos.col);
+    int is_table = st->object == MP_SQL_OBJ_TABLE;
+    if (is_table != st->query->has_group_by)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: %s", st->pos.line, st->pos.col,
+                            is_table ? "CREATE TABLE AS SELECT needs GROUP BY (a table holds one row per key)"
+                                     : "GROUP BY makes a table: use CREATE TABLE ... AS SELECT");
     int rc = check_props(st, e);
     if (rc)
         return rc;
@@ -358,11 +366,12 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
         mp_splan_free(&plan);
         return mp_error_set(e, MP_ENOMEM, "out of memory");
     }
-    s->kind = MP_SRC_STREAM;
+    s->kind = is_table ? MP_SRC_TABLE : MP_SRC_STREAM;
     s->name = strdup(st->name);
     s->sql = strdup(sql);
     char qid[512];
-    if (!s->name || !s->sql || next_query_id(en, "CSAS", st->name, qid, sizeof qid) ||
+    if (!s->name || !s->sql ||
+        next_query_id(en, is_table ? "CTAS" : "CSAS", st->name, qid, sizeof qid) ||
         !(s->writer_query = strdup(qid))) {
         rc = mp_error_set(e, MP_ENOMEM, "out of memory");
         goto fail;
@@ -560,7 +569,7 @@ static int exec_show(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sink 
             mp_pquery_stats(q, &in, &out, &err);
             cells_add(&c, mp_pquery_id(q));
             cells_add(&c, "PERSISTENT");
-            cells_add(&c, "RUNNING");
+            cells_add(&c, mp_pquery_failed(q) ? "ERROR" : "RUNNING");
             cells_add(&c, mp_pquery_sink(q));
             snprintf(num, sizeof num, "%llu in, %llu out, %llu errors", (unsigned long long)in,
                      (unsigned long long)out, (unsigned long long)err);
@@ -785,12 +794,16 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
     const mp_source *src = plan.src;
     int32_t np = src->partitions > 0 ? src->partitions : 1;
     mp_log_offset *pos = calloc((size_t)np, sizeof *pos);
-    mp_value *row = calloc(plan.nscope, sizeof *row), *out = calloc(plan.nout ? plan.nout : 1, sizeof *out);
+    mp_value *row = calloc(plan.nscope + plan.aggs.n, sizeof *row),
+             *out = calloc(plan.nout ? plan.nout : 1, sizeof *out);
+    mp_aggregator *agg = NULL;
     char **types = calloc(plan.nout ? plan.nout : 1, sizeof *types);
     if (!pos || !row || !out || !types) {
         rc = mp_error_set(e, MP_ENOMEM, "out of memory");
         goto done;
     }
+    if (plan.grouped && (rc = mp_aggregator_new(&plan, &agg, e)))
+        goto done;
     char qid[64];
     snprintf(qid, sizeof qid, "transient_%s_%ld", src->name, ++en->query_seq);
     for (size_t i = 0; i < plan.nout; i++) {
@@ -835,6 +848,20 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
                     if (ok <= 0)
                         continue;
                 }
+                if (agg) {
+                    const mp_value *gk, *gs;
+                    if (mp_aggregator_add(agg, row, &cx, &gk, &gs, &re) < 0) {
+                        mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
+                        continue;
+                    }
+                    if (plan.having) {
+                        int ok = mp_sql_eval_cond(plan.having, row, &cx);
+                        if (ok < 0)
+                            mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
+                        if (ok <= 0)
+                            continue;
+                    }
+                }
                 for (size_t c = 0; c < plan.nout; c++)
                     if (mp_sql_eval(plan.proj[c], row, &cx, &out[c]) < 0)
                         mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
@@ -859,6 +886,7 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
     else
         say(sink, "Query terminated");
 done:
+    mp_aggregator_free(agg);
     for (size_t i = 0; types && i < plan.nout; i++)
         free(types[i]);
     free(types);
@@ -1082,6 +1110,7 @@ static int replay(mp_engine *en, mp_error *e)
             json_object_foreach(props, key, val)
                 set_prop(en, key, json_string_value(val), NULL);
             mp_error se = {0};
+            en->replay_offset = fr.recs[i].offset;
             if (stmt && run_script(en, stmt, strlen(stmt), NULL, &se))
                 fprintf(stderr, "mlpipe: replaying command at offset %lld failed: %s\n",
                         (long long)fr.recs[i].offset, se.msg);

@@ -35,8 +35,9 @@ struct mp_engine {
     mp_prop *props;
     size_t nqueries;
     mp_pquery **queries;
-    long query_seq;
+    long query_seq;      /* transient (push) queries */
     int replaying;
+    int64_t replay_offset; /* the command being replayed */
     mp_type *pseudo_types[MP_ROW_PSEUDO];
     char *registry_dir;
 };
@@ -54,7 +55,31 @@ typedef struct mp_splan {
     int *is_key;              /* output column i is a key column */
     int64_t limit;            /* -1: none */
     int from_earliest;
+    /* GROUP BY (grouped = 1): the select list and HAVING read the input
+     * row followed by the aggregate results (aggs.n slots from nscope). */
+    int grouped;
+    size_t ngroup;
+    mp_sql_cexpr **group;     /* group-by expressions, in the input scope */
+    mp_sql_aggs aggs;
+    mp_sql_scope agg_sc;      /* the input scope plus the aggregate slots */
+    mp_sql_cexpr *having;     /* may be NULL */
 } mp_splan;
+
+/* The state of a GROUP BY: one entry per group with its key values and
+ * aggregate states (engine_agg.c). Not thread-safe: one per query. */
+typedef struct mp_aggregator mp_aggregator;
+
+int mp_aggregator_new(const mp_splan *p, mp_aggregator **out, mp_error *e);
+void mp_aggregator_free(mp_aggregator *a);
+/* Folds row (the plan's input scope) into its group and fills row's
+ * aggregate slots (row must have nscope + aggs.n values) with the group's
+ * results. *key and *state receive the group's key values (ngroup) and
+ * states (aggs.n), which stay valid until the next call. */
+int mp_aggregator_add(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_value **key,
+                      const mp_value **state, mp_error *e);
+/* Restores a group from a changelog record: its key values and states. */
+int mp_aggregator_restore(mp_aggregator *a, const mp_value *key, const mp_value *state,
+                          mp_error *e);
 
 int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *e);
 void mp_splan_free(mp_splan *p);
@@ -82,5 +107,7 @@ const char *mp_pquery_sql(const mp_pquery *q);
 const char *mp_pquery_sink(const mp_pquery *q);
 const char *mp_pquery_source(const mp_pquery *q);
 void mp_pquery_stats(const mp_pquery *q, uint64_t *in, uint64_t *out, uint64_t *errors);
+/* 1 when a write failed and the query stopped (status ERROR). */
+int mp_pquery_failed(const mp_pquery *q);
 
 #endif

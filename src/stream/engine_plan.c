@@ -14,6 +14,11 @@ void mp_splan_free(mp_splan *p)
         return;
     free(p->scope);
     mp_sql_cexpr_free(p->where);
+    for (size_t i = 0; i < p->ngroup; i++)
+        mp_sql_cexpr_free(p->group[i]);
+    free(p->group);
+    mp_sql_cexpr_free(p->having);
+    mp_sql_aggs_free(&p->aggs);
     for (size_t i = 0; i < p->nout; i++) {
         mp_sql_cexpr_free(p->proj ? p->proj[i] : NULL);
         free(p->names ? p->names[i] : NULL);
@@ -22,6 +27,24 @@ void mp_splan_free(mp_splan *p)
     free(p->names);
     free(p->is_key);
     memset(p, 0, sizeof *p);
+}
+
+/* True when e calls an aggregate function somewhere. */
+static int has_aggregate(const mp_engine *en, const mp_sql_expr *e)
+{
+    if (!e)
+        return 0;
+    if (e->kind == MP_SQL_EXPR_CALL) {
+        const mp_fn_def *d = mp_fn_lookup(en->fns, e->name);
+        if (d && d->kind == MP_FN_AGGREGATE)
+            return 1;
+    }
+    if (has_aggregate(en, e->a) || has_aggregate(en, e->b) || has_aggregate(en, e->c))
+        return 1;
+    for (size_t i = 0; i < e->n; i++)
+        if (has_aggregate(en, e->items[i]))
+            return 1;
+    return 0;
 }
 
 static int add_out(mp_splan *p, mp_sql_cexpr *c, const char *name, int is_key, mp_error *e)
@@ -74,9 +97,15 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     if (q->njoins)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: joins are not supported yet",
                             q->joins[0].source.pos.line, q->joins[0].source.pos.col);
-    if (q->window || q->has_group_by || q->having)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: GROUP BY, windows and HAVING are not supported yet",
-                            q->pos.line, q->pos.col);
+    if (q->window)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: windows (TUMBLING, HOPPING, SESSION) are not "
+                            "supported yet", q->pos.line, q->pos.col);
+    if (q->having && !q->has_group_by)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: HAVING needs GROUP BY", q->having->pos.line,
+                            q->having->pos.col);
+    if (q->has_group_by && !q->ngroup_by)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: GROUP BY () is not supported", q->pos.line,
+                            q->pos.col);
     if (q->has_partition_by)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY is not supported yet",
                             q->pos.line, q->pos.col);
@@ -100,6 +129,25 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
             (mp_sql_scope_col){src->schema->cols[i].name, qual, src->schema->cols[i].type};
     p->sc = (mp_sql_scope){.ncols = p->nscope, .cols = p->scope, .fns = en->fns};
     int rc;
+    const mp_sql_scope *item_sc = &p->sc;
+    if (q->has_group_by) {
+        p->grouped = 1;
+        p->group = calloc(q->ngroup_by, sizeof *p->group);
+        if (!p->group) {
+            rc = mp_error_set(e, MP_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < q->ngroup_by; i++, p->ngroup++)
+            if ((rc = mp_sql_compile(q->group_by[i], &p->sc, &p->group[i], e)))
+                goto fail;
+        p->aggs.input = &p->sc;
+        p->aggs.first_slot = p->nscope;
+        p->agg_sc = p->sc;
+        p->agg_sc.aggs = &p->aggs;
+        item_sc = &p->agg_sc;
+        if (q->having && (rc = mp_sql_compile(q->having, item_sc, &p->having, e)))
+            goto fail;
+    }
     if (q->where && (rc = mp_sql_compile(q->where, &p->sc, &p->where, e)))
         goto fail;
     if (p->where && mp_sql_cexpr_type(p->where)->kind != MP_TYPE_BOOLEAN &&
@@ -111,6 +159,11 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     }
     for (size_t i = 0; i < q->nitems; i++) {
         const mp_sql_select_item *it = &q->items[i];
+        if (p->grouped && it->kind != MP_SQL_ITEM_EXPR) {
+            rc = mp_error_set(e, MP_EINVAL, "line %u:%u: SELECT * cannot be used with GROUP BY",
+                              it->pos.line, it->pos.col);
+            goto fail;
+        }
         if (it->kind == MP_SQL_ITEM_ALL || it->kind == MP_SQL_ITEM_SOURCE_ALL) {
             if (it->kind == MP_SQL_ITEM_SOURCE_ALL && strcmp(it->source, qual) &&
                 strcmp(it->source, src->name)) {
@@ -139,17 +192,40 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
             goto fail;
         }
         mp_sql_cexpr *ce = NULL;
-        if ((rc = mp_sql_compile(it->expr, &p->sc, &ce, e)))
+        int is_key = 0;
+        if (p->grouped) {
+            /* ksqlDB: every selected column is a grouping expression or
+             * sits inside an aggregate; the grouping expressions are the
+             * result's key. */
+            for (size_t g = 0; g < q->ngroup_by && !is_key; g++)
+                is_key = mp_sql_expr_equal(it->expr, q->group_by[g]);
+            if (!is_key && !has_aggregate(en, it->expr)) {
+                rc = mp_error_set(e, MP_EINVAL, "line %u:%u: this column is neither grouped by nor "
+                                  "inside an aggregate function; add it to GROUP BY or aggregate it",
+                                  it->expr->pos.line, it->expr->pos.col);
+                goto fail;
+            }
+        }
+        if ((rc = mp_sql_compile(it->expr, item_sc, &ce, e)))
             goto fail;
         char name[256];
         item_name(it, i, name, sizeof name);
-        int is_key = 0;
-        if (it->expr->kind == MP_SQL_EXPR_COLUMN) {
+        if (!p->grouped && it->expr->kind == MP_SQL_EXPR_COLUMN) {
             int ci = mp_schema_find(src->schema, it->expr->name);
             is_key = ci >= 0 && src->schema->cols[ci].ns == MP_COL_KEY;
         }
         if ((rc = add_out(p, ce, name, is_key, e)))
             goto fail;
+    }
+    if (p->grouped) {
+        size_t nkeys = 0;
+        for (size_t i = 0; i < p->nout; i++)
+            nkeys += p->is_key[i];
+        if (nkeys != p->ngroup) {
+            rc = mp_error_set(e, MP_EINVAL, "line %u:%u: the grouping expressions must all be in the "
+                              "SELECT list (they are the result's key)", q->pos.line, q->pos.col);
+            goto fail;
+        }
     }
     return 0;
 fail:

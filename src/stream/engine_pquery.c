@@ -22,9 +22,116 @@ struct mp_pquery {
     mp_splan plan;
     mp_source *sink; /* borrowed from the catalog */
     pthread_t thread;
-    atomic_int stop;
+    atomic_int stop, failed;
     atomic_uint_least64_t in, out, errors;
+    int64_t *resume; /* per partition: the input position the changelog covers */
+    int32_t nresume;
+    /* GROUP BY: the groups, and their changelog (a compacted topic whose
+     * records are a group's key and aggregate states, read back at start). */
+    mp_aggregator *agg;
+    char *changelog;
+    mp_schema *cl_schema; /* G0.. (keys), S0.. (states) */
+    mp_codec *cl_key, *cl_value;
 };
+
+/* Schema and codecs of a grouped query's changelog. */
+static int changelog_setup(mp_pquery *q, mp_error *e)
+{
+    const mp_splan *p = &q->plan;
+    char name[64];
+    int rc;
+    if (!(q->cl_schema = mp_schema_create()))
+        return mp_error_set(e, MP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < p->ngroup; i++) {
+        snprintf(name, sizeof name, "G%zu", i);
+        mp_type *t = mp_type_clone(mp_sql_cexpr_type(p->group[i]));
+        if ((rc = mp_schema_add(q->cl_schema, name, t, MP_COL_KEY, e)))
+            return rc;
+    }
+    for (size_t i = 0; i < p->aggs.n; i++) {
+        snprintf(name, sizeof name, "S%zu", i);
+        mp_type *t = mp_type_clone(p->aggs.calls[i].impl.state_type);
+        if (!t)
+            t = mp_type_new(MP_TYPE_BIGINT);
+        if ((rc = mp_schema_add(q->cl_schema, name, t, MP_COL_VALUE, e)))
+            return rc;
+    }
+    mp_codec_opts o = {.format = MP_FORMAT_JSON};
+    if ((rc = mp_codec_create(q->cl_schema, MP_COL_KEY, &o, &q->cl_key, e)) ||
+        (rc = mp_codec_create(q->cl_schema, MP_COL_VALUE, &o, &q->cl_value, e)))
+        return rc;
+    size_t len = strlen(q->id) + 32;
+    if (!(q->changelog = malloc(len)))
+        return mp_error_set(e, MP_ENOMEM, "out of memory");
+    snprintf(q->changelog, len, "_mlpipe_%s_changelog", q->id);
+    int32_t have = 0;
+    if (mp_log_partition_count(q->en->log, q->changelog, &have, NULL) == 0)
+        return 0;
+    const char *cfg[] = {"cleanup.policy=compact"};
+    return mp_log_topic_create(q->en->log, q->changelog, 1, cfg, 1, e);
+}
+
+/* Rebuilds the groups from the changelog: the last record per key wins. */
+static int changelog_restore(mp_pquery *q, mp_error *e)
+{
+    mp_log *log = q->en->log;
+    size_t ncols = q->cl_schema->ncols, nk = q->plan.ngroup;
+    mp_value *row = calloc(ncols ? ncols : 1, sizeof *row);
+    mp_arena a;
+    mp_arena_init(&a, 0);
+    mp_log_fetch_result fr = {0};
+    int64_t off = 0, latest = 0;
+    int rc = row ? mp_log_offsets(log, q->changelog, 0, &off, &latest, e)
+                 : mp_error_set(e, MP_ENOMEM, "out of memory");
+    while (!rc && off < latest) {
+        if ((rc = mp_log_fetch(log, q->changelog, 0, off, 1u << 20, &fr, e)))
+            break;
+        for (size_t i = 0; i < fr.n && !rc; i++) {
+            const mp_record *r = &fr.recs[i];
+            mp_arena_reset(&a);
+            if (r->key_len > 11 && !memcmp(r->key, "__position_", 11) && r->value_len > 0) {
+                /* A position marker: the states so far include every
+                 * input record before this offset. */
+                int part = -1;
+                long long o = -1;
+                char buf[96];
+                size_t l = (size_t)r->value_len < sizeof buf - 1 ? (size_t)r->value_len : sizeof buf - 1;
+                memcpy(buf, r->value, l);
+                buf[l] = 0;
+                if (sscanf(buf, "{\"partition\":%d,\"offset\":%lld}", &part, &o) == 2 && part >= 0 &&
+                    part < 100000) {
+                    if (part >= q->nresume) {
+                        int64_t *nr = realloc(q->resume, (size_t)(part + 1) * sizeof *nr);
+                        if (!nr) {
+                            rc = mp_error_set(e, MP_ENOMEM, "out of memory");
+                            break;
+                        }
+                        for (int32_t k = q->nresume; k <= part; k++)
+                            nr[k] = -1;
+                        q->resume = nr;
+                        q->nresume = part + 1;
+                    }
+                    q->resume[part] = o;
+                }
+                continue;
+            }
+            if (r->key_len < 0 || r->value_len < 0)
+                continue;
+            if (mp_codec_decode(q->cl_key, r->key, (size_t)r->key_len, &a, row, e) < 0 ||
+                mp_codec_decode(q->cl_value, r->value, (size_t)r->value_len, &a, row, e) < 0) {
+                mp_error_prefix(e, "%s@%lld", q->changelog, (long long)r->offset);
+                rc = MP_EFORMAT;
+                break;
+            }
+            rc = mp_aggregator_restore(q->agg, row, row + nk, e);
+        }
+        off = fr.next_offset;
+    }
+    mp_log_fetch_result_free(&fr);
+    mp_arena_free(&a);
+    free(row);
+    return rc;
+}
 
 const char *mp_pquery_id(const mp_pquery *q) { return q->id; }
 const char *mp_pquery_sql(const mp_pquery *q) { return q->sql; }
@@ -65,6 +172,17 @@ static int encode_row(const mp_source *sink, const mp_value *row, mp_buf *kb, mp
     return 0;
 }
 
+/* A write failed: the query stops (its uncommitted input is read again
+ * when it next starts) and says why in the processing log. */
+static void fail_query(mp_pquery *q, const char *topic, const mp_error *e)
+{
+    atomic_fetch_add(&q->errors, 1);
+    mp_engine_processing_log(q->en, q->id, topic, -1, -1, e->msg);
+    atomic_store(&q->failed, 1);
+}
+
+int mp_pquery_failed(const mp_pquery *q) { return atomic_load(&q->failed); }
+
 static void *run(void *arg)
 {
     mp_pquery *q = arg;
@@ -72,7 +190,10 @@ static void *run(void *arg)
     const mp_source *src = q->plan.src;
     int32_t np = src->partitions > 0 ? src->partitions : 1;
     mp_log_offset *pos = calloc((size_t)np, sizeof *pos);
-    mp_value *row = calloc(q->plan.nscope, sizeof *row);
+    mp_value *row = calloc(q->plan.nscope + q->plan.aggs.n, sizeof *row);
+    mp_value *clrow = calloc(q->cl_schema ? q->cl_schema->ncols + 1 : 1, sizeof *clrow);
+    mp_record *clrecs = NULL;
+    mp_buf ckb = {0}, cvb = {0};
     mp_value *out = calloc(q->sink->schema->ncols ? q->sink->schema->ncols : 1, sizeof *out);
     size_t *slot = calloc(q->plan.nout ? q->plan.nout : 1, sizeof *slot);
     mp_record *recs = NULL;
@@ -82,7 +203,7 @@ static void *run(void *arg)
     mp_buf kb = {0}, vb = {0};
     mp_log_fetch_result fr = {0};
     mp_error e = {0};
-    if (!pos || !row || !out || !slot)
+    if (!pos || !row || !out || !slot || !clrow)
         goto done;
     for (size_t i = 0; i < q->plan.nout; i++)
         slot[i] = (size_t)mp_schema_find(q->sink->schema, q->plan.names[i]);
@@ -93,8 +214,10 @@ static void *run(void *arg)
         mp_log_committed(en->log, q->id, src->topic, p, &committed, NULL);
         mp_log_offsets(en->log, src->topic, p, &earliest, &latest, NULL);
         pos[p].offset = committed >= 0 ? committed : q->plan.from_earliest ? earliest : latest;
+        if (q->resume && p < q->nresume && q->resume[p] > pos[p].offset)
+            pos[p].offset = q->resume[p];
     }
-    while (!atomic_load(&q->stop)) {
+    while (!atomic_load(&q->stop) && !atomic_load(&q->failed)) {
         size_t got = 0;
         for (int32_t p = 0; p < np && !atomic_load(&q->stop); p++) {
             if (mp_log_fetch(en->log, src->topic, p, pos[p].offset, FETCH_BYTES, &fr, &e)) {
@@ -107,15 +230,21 @@ static void *run(void *arg)
                 }
                 continue;
             }
-            if (fr.n > cap) {
-                mp_record *nr = realloc(recs, fr.n * sizeof *nr);
+            if (fr.n == 0 && fr.next_offset == pos[p].offset)
+                continue; /* nothing new: no marker, no commit */
+            if (fr.n + 1 > cap) { /* + 1: the changelog's position marker */
+                mp_record *nr = realloc(recs, (fr.n + 1) * sizeof *nr);
                 if (!nr)
                     goto done;
                 recs = nr;
-                cap = fr.n;
+                mp_record *nc = realloc(clrecs, (fr.n + 1) * sizeof *nc);
+                if (!nc)
+                    goto done;
+                clrecs = nc;
+                cap = fr.n + 1;
             }
-            size_t nout = 0;
-            kb.len = vb.len = 0;
+            size_t nout = 0, ncl = 0;
+            kb.len = vb.len = ckb.len = cvb.len = 0;
             mp_arena_reset(&arena);
             for (size_t i = 0; i < fr.n; i++) {
                 const mp_record *r = &fr.recs[i];
@@ -135,6 +264,40 @@ static void *run(void *arg)
                     if (ok <= 0)
                         continue;
                 }
+                int tombstone = 0;
+                if (q->agg) {
+                    const mp_value *gk, *gs;
+                    if (mp_aggregator_add(q->agg, row, &cx, &gk, &gs, &e) < 0) {
+                        atomic_fetch_add(&q->errors, 1);
+                        mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
+                        continue;
+                    }
+                    /* The group's new states go to the changelog. */
+                    memcpy(clrow, gk, q->plan.ngroup * sizeof *clrow);
+                    memcpy(clrow + q->plan.ngroup, gs, q->plan.aggs.n * sizeof *clrow);
+                    mp_record *cr = &clrecs[ncl];
+                    size_t k0 = ckb.len, v0 = cvb.len;
+                    if (mp_codec_encode(q->cl_key, clrow, &ckb, &e) ||
+                        mp_codec_encode(q->cl_value, clrow, &cvb, &e)) {
+                        atomic_fetch_add(&q->errors, 1);
+                        mp_engine_processing_log(en, q->id, q->changelog, -1, -1, e.msg);
+                        continue;
+                    }
+                    *cr = (mp_record){.timestamp = r->timestamp,
+                                      .key = (const uint8_t *)(uintptr_t)k0,
+                                      .key_len = (int32_t)(ckb.len - k0),
+                                      .value = (const uint8_t *)(uintptr_t)v0,
+                                      .value_len = (int32_t)(cvb.len - v0)};
+                    ncl++;
+                    if (q->plan.having) {
+                        int ok = mp_sql_eval_cond(q->plan.having, row, &cx);
+                        if (ok < 0) {
+                            atomic_fetch_add(&q->errors, 1);
+                            mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
+                        }
+                        tombstone = ok <= 0;
+                    }
+                }
                 for (size_t c = 0; c < q->plan.nout; c++) {
                     mp_value v;
                     if (mp_sql_eval(q->plan.proj[c], row, &cx, &v) < 0) {
@@ -148,6 +311,10 @@ static void *run(void *arg)
                     mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
                     continue;
                 }
+                /* A group HAVING no longer admits leaves the table: a
+                 * tombstone for its key, as ksqlDB writes. */
+                if (tombstone)
+                    recs[nout].value_len = -1;
                 nout++;
             }
             /* Offsets into the buffers become pointers once both are final. */
@@ -157,12 +324,35 @@ static void *run(void *arg)
                 if (recs[i].value_len >= 0)
                     recs[i].value = (const uint8_t *)vb.data + (uintptr_t)recs[i].value;
             }
+            for (size_t i = 0; i < ncl; i++) {
+                clrecs[i].key = (const uint8_t *)ckb.data + (uintptr_t)clrecs[i].key;
+                clrecs[i].value = (const uint8_t *)cvb.data + (uintptr_t)clrecs[i].value;
+            }
+            /* Order matters for a crash between any two steps: output
+             * first (at-least-once: a crash before the commit re-emits
+             * it), then the new states together with the input position
+             * they include (a marker record with no key), then the commit.
+             * A restart resumes from the later of the commit and the
+             * changelog's marker, so no record is counted twice. */
             if (nout && mp_log_produce_batch(en->log, q->sink->topic, MP_LOG_ANY_PARTITION, recs,
                                              nout, NULL, &e)) {
-                /* Not committed: the next round re-reads these records. */
-                atomic_fetch_add(&q->errors, 1);
-                mp_engine_processing_log(en, q->id, q->sink->topic, -1, -1, e.msg);
-                continue;
+                fail_query(q, q->sink->topic, &e);
+                break;
+            }
+            if (q->agg) {
+                /* Keyed per partition, so compaction keeps the latest; a
+                 * group's key is a JSON object and never looks like this. */
+                char mark[64], mkey[32];
+                int ml = snprintf(mark, sizeof mark, "{\"partition\":%d,\"offset\":%lld}", (int)p,
+                                  (long long)fr.next_offset);
+                int kl = snprintf(mkey, sizeof mkey, "__position_%d", (int)p);
+                clrecs[ncl++] = (mp_record){.timestamp = -1, .key = (const uint8_t *)mkey,
+                                            .key_len = kl, .value = (const uint8_t *)mark,
+                                            .value_len = ml};
+                if (mp_log_produce_batch(en->log, q->changelog, 0, clrecs, ncl, NULL, &e)) {
+                    fail_query(q, q->changelog, &e);
+                    break;
+                }
             }
             atomic_fetch_add(&q->out, nout);
             got += fr.n;
@@ -178,13 +368,31 @@ done:
     mp_log_fetch_result_free(&fr);
     mp_buf_free(&kb);
     mp_buf_free(&vb);
+    mp_buf_free(&ckb);
+    mp_buf_free(&cvb);
     mp_arena_free(&arena);
     free(recs);
+    free(clrecs);
+    free(clrow);
     free(pos);
     free(row);
     free(out);
     free(slot);
     return NULL;
+}
+
+/* Frees what a query owns besides its plan and thread. */
+static void pquery_free(mp_pquery *q)
+{
+    free(q->resume);
+    mp_aggregator_free(q->agg);
+    mp_codec_destroy(q->cl_key);
+    mp_codec_destroy(q->cl_value);
+    mp_schema_destroy(q->cl_schema);
+    free(q->changelog);
+    free(q->id);
+    free(q->sql);
+    free(q);
 }
 
 int mp_pquery_start(mp_engine *en, const char *id, const char *sql, mp_splan *plan,
@@ -204,12 +412,21 @@ int mp_pquery_start(mp_engine *en, const char *id, const char *sql, mp_splan *pl
     q->en = en;
     q->plan = *plan;
     memset(plan, 0, sizeof *plan);
+    /* The plan moved: its self-references follow it. */
+    q->plan.aggs.input = &q->plan.sc;
+    q->plan.agg_sc.aggs = &q->plan.aggs;
     q->sink = sink;
+    int rc = 0;
+    if (q->plan.grouped &&
+        ((rc = mp_aggregator_new(&q->plan, &q->agg, e)) || (rc = changelog_setup(q, e)) ||
+         (rc = changelog_restore(q, e)))) {
+        *plan = q->plan;
+        pquery_free(q);
+        return rc;
+    }
     if (pthread_create(&q->thread, NULL, run, q)) {
         *plan = q->plan;
-        free(q->id);
-        free(q->sql);
-        free(q);
+        pquery_free(q);
         return mp_error_set(e, MP_EIO, "cannot start a thread for query %s", id);
     }
     en->queries[en->nqueries++] = q;
@@ -222,7 +439,5 @@ void mp_pquery_stop(mp_pquery *q)
     mp_log_wake(q->en->log);
     pthread_join(q->thread, NULL);
     mp_splan_free(&q->plan);
-    free(q->id);
-    free(q->sql);
-    free(q);
+    pquery_free(q);
 }
