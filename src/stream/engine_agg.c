@@ -12,6 +12,8 @@
 
 typedef struct group {
     struct group *next;
+    struct group *next_dirty; /* changed since the last take */
+    int dirty;
     uint64_t hash;
     mp_arena arena;
     mp_value *key;   /* ngroup */
@@ -24,6 +26,7 @@ struct mp_aggregator {
     group **buckets;
     mp_arena scratch;
     mp_value *tmpkey;
+    group *dirty; /* groups changed since the last mp_aggregator_take_dirty */
 };
 
 int mp_aggregator_new(const mp_splan *p, mp_aggregator **out, mp_error *e)
@@ -180,9 +183,27 @@ int mp_aggregator_add(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_v
         if ((rc = im->result(cx, &g->state[j], &row[p->nscope + j], im->data)))
             return rc;
     }
+    if (!g->dirty) {
+        g->dirty = 1;
+        g->next_dirty = a->dirty;
+        a->dirty = g;
+    }
     *key = g->key;
     *state = g->state;
     return 0;
+}
+
+int mp_aggregator_take_dirty(mp_aggregator *a, const mp_value **key, const mp_value **state)
+{
+    group *g = a->dirty;
+    if (!g)
+        return 0;
+    a->dirty = g->next_dirty;
+    g->dirty = 0;
+    g->next_dirty = NULL;
+    *key = g->key;
+    *state = g->state;
+    return 1;
 }
 
 int mp_aggregator_restore(mp_aggregator *a, const mp_value *key, const mp_value *state,

@@ -77,6 +77,10 @@ void mp_aggregator_free(mp_aggregator *a);
  * states (aggs.n), which stay valid until the next call. */
 int mp_aggregator_add(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_value **key,
                       const mp_value **state, mp_error *e);
+/* Pops a group changed since the last call (1), or returns 0 when none is
+ * left: what a round of processing must write to the changelog (only a
+ * group's latest state matters in a compacted topic). */
+int mp_aggregator_take_dirty(mp_aggregator *a, const mp_value **key, const mp_value **state);
 /* Restores a group from a changelog record: its key values and states. */
 int mp_aggregator_restore(mp_aggregator *a, const mp_value *key, const mp_value *state,
                           mp_error *e);

@@ -272,23 +272,8 @@ static void *run(void *arg)
                         mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
                         continue;
                     }
-                    /* The group's new states go to the changelog. */
-                    memcpy(clrow, gk, q->plan.ngroup * sizeof *clrow);
-                    memcpy(clrow + q->plan.ngroup, gs, q->plan.aggs.n * sizeof *clrow);
-                    mp_record *cr = &clrecs[ncl];
-                    size_t k0 = ckb.len, v0 = cvb.len;
-                    if (mp_codec_encode(q->cl_key, clrow, &ckb, &e) ||
-                        mp_codec_encode(q->cl_value, clrow, &cvb, &e)) {
-                        atomic_fetch_add(&q->errors, 1);
-                        mp_engine_processing_log(en, q->id, q->changelog, -1, -1, e.msg);
-                        continue;
-                    }
-                    *cr = (mp_record){.timestamp = r->timestamp,
-                                      .key = (const uint8_t *)(uintptr_t)k0,
-                                      .key_len = (int32_t)(ckb.len - k0),
-                                      .value = (const uint8_t *)(uintptr_t)v0,
-                                      .value_len = (int32_t)(cvb.len - v0)};
-                    ncl++;
+                    (void)gk;
+                    (void)gs;
                     if (q->plan.having) {
                         int ok = mp_sql_eval_cond(q->plan.having, row, &cx);
                         if (ok < 0) {
@@ -324,6 +309,26 @@ static void *run(void *arg)
                 if (recs[i].value_len >= 0)
                     recs[i].value = (const uint8_t *)vb.data + (uintptr_t)recs[i].value;
             }
+            /* The changelog gets each changed group's latest state once
+             * per round: the topic is compacted, older states are dead. */
+            const mp_value *gk, *gs;
+            while (q->agg && mp_aggregator_take_dirty(q->agg, &gk, &gs)) {
+                memcpy(clrow, gk, q->plan.ngroup * sizeof *clrow);
+                memcpy(clrow + q->plan.ngroup, gs, q->plan.aggs.n * sizeof *clrow);
+                size_t k0 = ckb.len, v0 = cvb.len;
+                if (mp_codec_encode(q->cl_key, clrow, &ckb, &e) ||
+                    mp_codec_encode(q->cl_value, clrow, &cvb, &e)) {
+                    fail_query(q, q->changelog, &e);
+                    break;
+                }
+                clrecs[ncl++] = (mp_record){.timestamp = -1,
+                                            .key = (const uint8_t *)(uintptr_t)k0,
+                                            .key_len = (int32_t)(ckb.len - k0),
+                                            .value = (const uint8_t *)(uintptr_t)v0,
+                                            .value_len = (int32_t)(cvb.len - v0)};
+            }
+            if (atomic_load(&q->failed))
+                break;
             for (size_t i = 0; i < ncl; i++) {
                 clrecs[i].key = (const uint8_t *)ckb.data + (uintptr_t)clrecs[i].key;
                 clrecs[i].value = (const uint8_t *)cvb.data + (uintptr_t)clrecs[i].value;
