@@ -42,6 +42,23 @@ expect_err "not a model name" "no path traversal"
 expect_exit 2 "ANOMALY of a classifier" -- sql -e "SELECT ANOMALY('heart', age, sex, trestbps) FROM patients EMIT CHANGES;"
 expect_err "not an anomaly detector" "task checked"
 
+# The talk's ANOMALY(sensor_input): an autoencoder trained on normal card
+# transactions scores a normal and a fraudulent one.
+python3 "$SRC/examples/fraud/generate.py" "$T/fraud" --train 3000 --test 10 >/dev/null
+"$MLPIPE" train "$T/fraud/train.csv" --id id --algorithm autoencoder --epochs 15 --learning-rate 0.003 \
+    --model-dir "$R/fraud" >/dev/null 2>&1 || bad "train the autoencoder"
+expect_exit 0 "ANOMALY and PREDICT of an autoencoder" -- sql -e "CREATE STREAM tx (amount DOUBLE, hour_sin DOUBLE,
+      hour_cos DOUBLE, distance_km DOUBLE, tx_last_24h INT, merchant_risk DOUBLE, amount_ratio DOUBLE)
+    WITH (KAFKA_TOPIC='tx', VALUE_FORMAT='DELIMITED', PARTITIONS=1);
+    INSERT INTO tx VALUES (30.0, 0.5, -0.8, 3.0, 2, 0.1, 1.0);
+    INSERT INTO tx VALUES (900.0, 0.7, 0.7, 400.0, 12, 0.9, 9.0);
+    SET 'auto.offset.reset'='earliest';
+    SELECT amount, ANOMALY('fraud', amount, hour_sin, hour_cos, distance_km, tx_last_24h, merchant_risk, amount_ratio) > 1 AS high,
+      PREDICT('fraud', amount, hour_sin, hour_cos, distance_km, tx_last_24h, merchant_risk, amount_ratio) AS flagged
+    FROM tx EMIT CHANGES LIMIT 2;"
+expect_out "^\| 30.0 +\| false +\| false +\|" "a normal transaction is not flagged"
+expect_out "^\| 900.0 +\| true +\| true +\|" "the fraudulent one is"
+
 # Hot swap: one shell process runs a persistent query while statements
 # arrive on its standard input over time; version 2 is published between
 # two groups of inserts. Every record is scored once, the first group by
