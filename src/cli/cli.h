@@ -83,5 +83,7 @@ int mp_cmd_topic(int argc, char **argv);
 int mp_cmd_produce(int argc, char **argv);
 int mp_cmd_consume(int argc, char **argv);
 int mp_cmd_sql(int argc, char **argv);
+/* ksqlDB's ksql-test-runner: statements, input and expected output files. */
+int mp_cmd_test_runner(int argc, char **argv);
 
 #endif

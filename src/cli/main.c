@@ -23,6 +23,8 @@ static const char usage[] =
     "\n"
     "Phase Two, production run:\n"
     "  sql      streaming SQL (ksqlDB dialect): streams, push and persistent queries\n"
+    "  test-runner  test SQL statements against input and expected output records\n"
+    "           (ksqlDB's ksql-test-runner files)\n"
     "\n"
     "Run 'mlpipe <command> --help' for a command's options.\n";
 
@@ -35,7 +37,7 @@ static const struct command commands[] = {
     {"split", mp_cmd_split},   {"train", mp_cmd_train}, {"predict", mp_cmd_predict},
     {"eval", mp_cmd_eval},     {"cv", mp_cmd_cv},       {"inspect", mp_cmd_inspect},
     {"topic", mp_cmd_topic},   {"produce", mp_cmd_produce}, {"consume", mp_cmd_consume},
-    {"sql", mp_cmd_sql},
+    {"sql", mp_cmd_sql},       {"test-runner", mp_cmd_test_runner},
 };
 
 int main(int argc, char **argv)

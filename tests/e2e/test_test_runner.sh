@@ -1,0 +1,170 @@
+# mlpipe test-runner, ksqlDB's ksql-test-runner: every case under tests/sql
+# (statements.sql, input.json, output.json) passes; a wrong expectation of
+# any kind (value, key, timestamp, too many or too few records, a topic
+# that gets nothing) fails with exit 1 and names the first difference;
+# malformed or incomplete test files exit 2 with the position or the
+# missing field; a statement that fails is a failed test; each run starts
+# from a fresh temporary log and removes it.
+. "$(dirname "$0")/lib.sh"
+SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+CASES="$SRC/tests/sql"
+runner() { "$MLPIPE" test-runner "$@"; }
+
+# ---- every case passes --------------------------------------------------
+n=0
+for c in "$CASES"/*/; do
+    c=${c%/}
+    name=$(basename "$c")
+    n=$((n + 1))
+    expect_exit 0 "case $name" -- runner -s "$c/statements.sql" -i "$c/input.json" -o "$c/output.json"
+    [ "$(cat "$T/out")" = "$(printf '\t >>> Test passed!')" ] && ok || bad "case $name: output: $(cat "$T/out")"
+done
+[ "$n" -ge 10 ] && ok || bad "only $n cases under $CASES"
+
+O="$CASES/orders_case"
+expect_exit 0 "long flags, --flag=value" -- runner --sql-file "$O/statements.sql" --input-file="$O/input.json" --output-file "$O/output.json"
+expect_out "Test passed" "long flags"
+
+# Fresh state per run, nothing left behind: the temporary log is removed.
+mkdir -p "$T/tmp"
+TMPDIR="$T/tmp" "$MLPIPE" test-runner -s "$O/statements.sql" -i "$O/input.json" -o "$O/output.json" >/dev/null 2>&1 || bad "run with TMPDIR"
+[ -z "$(ls -A "$T/tmp")" ] && ok || bad "temporary directory left behind: $(ls -A "$T/tmp")"
+# The same case twice in a row passes twice (nothing carried over).
+expect_exit 0 "second run" -- runner -s "$O/statements.sql" -i "$O/input.json" -o "$O/output.json"
+
+# ---- wrong expectations: exit 1 and the first difference ----------------
+# edit FILE PYTHON: writes $T/edited.json, FILE's JSON changed by PYTHON on d.
+edit() {
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); exec(sys.argv[2]); json.dump(d, open(sys.argv[3], "w"))' "$1" "$2" "$T/edited.json"
+}
+run_o() { runner -s "$O/statements.sql" -i "$O/input.json" -o "$T/edited.json"; }
+
+edit "$O/output.json" 'd["outputs"][4]["value"]["ORDERUNITS"] = 18.0'
+expect_exit 1 "wrong value" -- run_o
+expect_out "Test failed: Topic 'S1', message 4: Expected <101, \{\"ORDERUNITS\":18.0,\"CASE_RESULT\":\"small\"\}> with timestamp=0 but was <101, \{\"ORDERUNITS\":1.0,\"CASE_RESULT\":\"small\"\}> with timestamp=0" "names topic, index, expected and actual"
+grep -q "Test passed" "$T/out" && bad "a failure also says passed" || ok
+
+edit "$O/output.json" 'd["outputs"][2]["value"]["CASE_RESULT"] = "LARGE"'
+expect_exit 1 "strings compare exactly" -- run_o
+expect_out "message 2:" "index of the first difference"
+
+edit "$O/output.json" 'd["outputs"][1]["key"] = 99'
+expect_exit 1 "wrong key" -- run_o
+expect_out "message 1: Expected <99, .* but was <100, " "key difference"
+
+edit "$O/output.json" 'd["outputs"][0]["key"] = "0"'
+expect_exit 1 "a string key is not the number" -- run_o
+
+edit "$O/output.json" 'd["outputs"][3]["timestamp"] = 5'
+expect_exit 1 "wrong timestamp" -- run_o
+expect_out "message 3: Expected <.*> with timestamp=5 but was <.*> with timestamp=0" "timestamp difference"
+
+edit "$O/output.json" 'd["outputs"] = d["outputs"][:3]'
+expect_exit 1 "extra actual records" -- run_o
+expect_out "Topic 'S1'. Expected <3> records but it was <5>" "counts"
+expect_out "First extra record, message 3: <101, " "the first extra one"
+expect_out "^Actual records:" "lists the actual records"
+
+edit "$O/output.json" 'd["outputs"].append({"topic": "S1", "key": 7, "value": {"ORDERUNITS": 1.0, "CASE_RESULT": "small"}})'
+expect_exit 1 "missing actual records" -- run_o
+expect_out "Expected <6> records but it was <5>" "counts"
+expect_out "First missing record, message 5: <7, " "the first missing one"
+
+edit "$O/output.json" 'd["outputs"].append({"topic": "nothing_here", "key": None, "value": "x"})'
+expect_exit 1 "a topic that got nothing" -- run_o
+expect_out "Topic 'nothing_here'. Expected <1> records but it was <0>" "empty topic"
+
+edit "$O/output.json" 'd["outputs"][0]["value"]["EXTRA"] = 1'
+expect_exit 1 "an extra field in the expected value" -- run_o
+edit "$O/output.json" 'del d["outputs"][0]["value"]["CASE_RESULT"]'
+expect_exit 1 "a field missing from the expected value" -- run_o
+edit "$O/output.json" 'd["outputs"][0]["value"]["CASE_RESULT"] = None'
+expect_exit 1 "null is not a value" -- run_o
+
+# JSON is compared as values, not text: key order, spacing, 2 = 2.0.
+edit "$O/output.json" 'd["outputs"] = [{"value": {"CASE_RESULT": r["value"]["CASE_RESULT"], "ORDERUNITS": int(r["value"]["ORDERUNITS"])}, "key": r["key"], "topic": r["topic"]} for r in d["outputs"]]'
+expect_exit 0 "JSON values, not text; timestamps optional" -- run_o
+expect_out "Test passed" "reordered, integers for doubles"
+
+# Without input records (INSERT VALUES made them) an expected timestamp of
+# 0 matches any; with input records it must be exact (above).
+I="$CASES/insert_values"
+edit "$I/output.json" 'd["outputs"][1]["timestamp"] = 0'
+expect_exit 0 "timestamp 0 is a wildcard without inputs" -- runner -s "$I/statements.sql" -o "$T/edited.json"
+edit "$I/output.json" 'd["outputs"][1]["timestamp"] = 1700000000001'
+expect_exit 1 "a given ROWTIME is compared" -- runner -s "$I/statements.sql" -i "$I/input.json" -o "$T/edited.json"
+
+# DELIMITED values are strings, compared exactly.
+P="$CASES/pageviews_filter"
+edit "$P/output.json" 'd["outputs"][1]["value"] = "1510923227000,User_1,Page_31"'
+expect_exit 1 "delimited value" -- runner -s "$P/statements.sql" -i "$P/input.json" -o "$T/edited.json"
+expect_out "Topic 'PAGEVIEWS_USER1', message 1: Expected <null, \"1510923227000,User_1,Page_31\"> with timestamp=1510923227000 but was <null, \"1510923227000,User_1,Page_30\">" "strings shown quoted"
+
+# ---- what goes onto the topics ------------------------------------------
+K="$CASES/keys_bigint"
+expect_exit 0 "keep the data" -- runner -s "$K/statements.sql" -i "$K/input.json" -o "$K/output.json" --keep-data "$T/kept"
+"$MLPIPE" consume HOT --data-dir "$T/kept" --from-beginning --print-key >"$T/raw" 2>&1 || bad "consume HOT"
+# key 9007199254740993 = 0x0020000000000001, 8 bytes big-endian; 40.5 as an
+# IEEE 754 double, big-endian; key -1 = ff x 8.
+hex=$(od -An -v -tx1 "$T/raw" | tr -d ' \n')
+case "$hex" in *00200000000000010940444000000000000a*) ok ;; *) bad "BIGINT key and DOUBLE value bytes: $hex" ;; esac
+case "$hex" in *ffffffffffffffff09404e000000000000*) ok ;; *) bad "negative BIGINT key bytes: $hex" ;; esac
+expect_exit 2 "--keep-data refuses a used directory" -- runner -s "$K/statements.sql" -i "$K/input.json" -o "$K/output.json" --keep-data "$T/kept"
+expect_err "not empty" "says why"
+J="$CASES/json_projection"
+expect_exit 0 "keep json" -- runner -s "$J/statements.sql" -i "$J/input.json" -o "$J/output.json" --keep-data "$T/kept2"
+"$MLPIPE" consume orders --data-dir "$T/kept2" --from-beginning >"$T/raw" 2>&1
+grep -q '^{"customer":"bob","units":1,"price":9.99,' "$T/raw" && ok || bad "JSON input written as given: $(cat "$T/raw")"
+
+# ---- bad files: exit 2, with the position or the field -------------------
+printf '{"inputs": [\n  {"topic": "test_topic", "key": 0, "value": {"ORDERUNITS": 2.0}},\n  {"topic": "test_topic" "key": 1}\n]}\n' >"$T/bad_in.json"
+expect_exit 2 "input syntax error" -- runner -s "$O/statements.sql" -i "$T/bad_in.json" -o "$O/output.json"
+expect_err "bad_in.json: 3:26: " "file:line:column of the input error"
+printf '{"outputs": [\n    {"topic": "S1", "value": {"A": 1,}}\n]}\n' >"$T/bad_out.json"
+expect_exit 2 "output syntax error" -- runner -s "$O/statements.sql" -i "$O/input.json" -o "$T/bad_out.json"
+expect_err "bad_out.json: 2:38: " "file:line:column of the output error"
+printf '' >"$T/empty.json"
+expect_exit 2 "empty file" -- runner -s "$O/statements.sql" -i "$T/empty.json" -o "$O/output.json"
+expect_err "empty.json: 1:" "position"
+printf '{"inputs": [{"topic": "a", "value": 1}], "inputs": []}' >"$T/dup.json"
+expect_exit 2 "duplicate keys" -- runner -s "$O/statements.sql" -i "$T/dup.json" -o "$O/output.json"
+expect_err "dup.json: 1:" "position"
+
+edit "$O/input.json" 'del d["inputs"][1]["topic"]'
+expect_exit 2 "input without topic" -- runner -s "$O/statements.sql" -i "$T/edited.json" -o "$O/output.json"
+expect_err "inputs\[1\]: missing field 'topic'" "names the field and the record"
+edit "$O/input.json" 'del d["inputs"][2]["value"]'
+expect_exit 2 "input without value" -- runner -s "$O/statements.sql" -i "$T/edited.json" -o "$O/output.json"
+expect_err "inputs\[2\]: missing field 'value'" "names the field"
+edit "$O/output.json" 'd = {"records": d["outputs"]}'
+expect_exit 2 "no outputs array" -- run_o
+expect_err "missing field 'outputs'" "names the array"
+edit "$O/output.json" 'd["outputs"] = []'
+expect_exit 2 "empty outputs" -- run_o
+expect_err "'outputs' is empty" "nothing expected is refused"
+edit "$O/output.json" 'd["outputs"][0]["timestamp"] = "soon"'
+expect_exit 2 "bad timestamp" -- run_o
+expect_err "outputs\[0\]: 'timestamp'" "names the field"
+edit "$O/output.json" 'd["outputs"][0]["window"] = {"start": 0, "end": 10, "type": "time"}'
+expect_exit 2 "windowed keys" -- run_o
+expect_err "window" "not supported, said so"
+edit "$O/input.json" 'd["inputs"][3]["key"] = "abc"'
+expect_exit 2 "a key that does not fit the key column" -- runner -s "$O/statements.sql" -i "$T/edited.json" -o "$O/output.json"
+expect_err "inputs\[3\]: key: " "names the record and the side"
+expect_exit 2 "missing statements file" -- runner -s "$T/nope.sql" -i "$O/input.json" -o "$O/output.json"
+expect_err "nope.sql" "names the file"
+expect_exit 2 "missing input file" -- runner -s "$O/statements.sql" -i "$T/nope.json" -o "$O/output.json"
+expect_err "nope.json" "names the file"
+expect_exit 2 "no output file" -- runner -s "$O/statements.sql" -i "$O/input.json"
+expect_err "usage" "usage"
+expect_exit 2 "unknown flag" -- runner -s "$O/statements.sql" -o "$O/output.json" --bogus
+expect_exit 0 "help" -- runner --help
+expect_out "ksql-test-runner" "help text"
+
+# ---- a statement that fails is a failed test ----------------------------
+printf 'CREATE STREAM s (a INT) WITH (KAFKA_TOPIC='"'"'t'"'"', VALUE_FORMAT='"'"'JSON'"'"');\nCREATE STREAM s2 AS SELECT nope FROM s;\n' >"$T/bad.sql"
+expect_exit 1 "statement error" -- runner -s "$T/bad.sql" -i "$O/input.json" -o "$O/output.json"
+expect_out "Test failed: .*bad.sql: line 2:" "names the statement's position"
+expect_out "NOPE" "and the problem"
+expect_out "\^" "with a caret"
+finish
