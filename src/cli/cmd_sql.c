@@ -16,7 +16,7 @@
 #include "stream/engine.h"
 
 static const char usage[] =
-    "usage: mlpipe sql [--data-dir DIR] [--registry DIR] [-f FILE | -e 'STATEMENTS']\n"
+    "usage: mlpipe sql [--data-dir DIR] [--registry DIR] [--ext-dir DIR] [-f FILE | -e 'STATEMENTS']\n"
     "\n"
     "Runs streaming SQL in ksqlDB's dialect over the event log: CREATE STREAM/TABLE,\n"
     "SELECT ... EMIT CHANGES (push queries, until LIMIT or Ctrl-C), CREATE STREAM ... AS\n"
@@ -27,6 +27,7 @@ static const char usage[] =
     "\n"
     "  --data-dir DIR   the log's directory (default $MLPIPE_DATA_DIR or ./mlpipe-data)\n"
     "  --registry DIR   the model registry for PREDICT (a directory of model directories)\n"
+    "  --ext-dir DIR    user-defined functions: loads every *.so in DIR (see docs/sql.md)\n"
     "  -f, --file FILE  run the statements in FILE, then exit\n"
     "  -e, --execute S  run the statements S, then exit\n"
     "  --run-for SECS   batch mode: keep persistent queries running this long before\n"
@@ -34,7 +35,7 @@ static const char usage[] =
 
 static const mp_flag flags[] = {
     {"data-dir", 1, 0}, {"registry", 1, 0}, {"file", 1, 0}, {"execute", 1, 0},
-    {"run-for", 1, 0},  {NULL, 0, 0},
+    {"run-for", 1, 0},  {"ext-dir", 1, 0}, {NULL, 0, 0},
 };
 
 static atomic_int interrupted;
@@ -269,7 +270,8 @@ int mp_cmd_sql(int argc, char **argv)
         free(script);
         return mp_cli_fail("sql", &e);
     }
-    mp_engine_opts eo = {.registry_dir = mp_args_get(&a, "registry")};
+    mp_engine_opts eo = {.registry_dir = mp_args_get(&a, "registry"),
+                         .ext_dir = mp_args_get(&a, "ext-dir")};
     if ((rc = mp_engine_open(log, &eo, &en, &e))) {
         mp_log_close(log, NULL);
         free(script);

@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "sql/sql_parser.h"
+#include "sql/udf.h"
 #include "stream/engine_internal.h"
 #include "stream/fn_model.h"
 
@@ -1146,6 +1147,8 @@ int mp_engine_open(mp_log *log, const mp_engine_opts *o, mp_engine **out, mp_err
         rc = mp_fn_registry_new(&en->fns, e);
     if (!rc)
         rc = mp_model_fns_register(en->fns, e);
+    if (!rc && o && o->ext_dir)
+        rc = mp_udf_load_dir(en->fns, o->ext_dir, e);
     if (!rc) {
         pthread_mutex_lock(&en->mu);
         mp_model_fns_bind_scope(en->registry_dir);

@@ -36,6 +36,7 @@ typedef struct mp_engine mp_engine;
 typedef struct mp_engine_opts {
     const char *registry_dir; /* models for PREDICT (may be NULL) */
     int quiet_replay;         /* 1: say nothing about replayed statements */
+    const char *ext_dir;      /* user-defined functions: every *.so in it (may be NULL) */
 } mp_engine_opts;
 
 /* Where results go. Any callback may be NULL (that output is dropped). */
