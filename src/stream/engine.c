@@ -2,6 +2,7 @@
 #include "stream/engine.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,8 +573,9 @@ static int exec_show(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sink 
             cells_add(&c, "PERSISTENT");
             cells_add(&c, mp_pquery_failed(q) ? "ERROR" : "RUNNING");
             cells_add(&c, mp_pquery_sink(q));
-            snprintf(num, sizeof num, "%llu in, %llu out, %llu errors", (unsigned long long)in,
-                     (unsigned long long)out, (unsigned long long)err);
+            snprintf(num, sizeof num, "%llu in, %llu out, %llu errors, %llu late",
+                     (unsigned long long)in, (unsigned long long)out, (unsigned long long)err,
+                     (unsigned long long)mp_pquery_late(q));
             cells_add(&c, num);
             cells_add(&c, mp_pquery_sql(q));
         }
@@ -826,7 +828,7 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
     mp_arena_init(&a, 0);
     mp_log_fetch_result fr = {0};
     mp_error re = {0};
-    int64_t emitted = 0;
+    int64_t emitted = 0, stream_time = INT64_MIN;
     int stop = plan.limit == 0;
     while (!stop) {
         size_t got = 0;
@@ -849,27 +851,44 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
                     if (ok <= 0)
                         continue;
                 }
-                if (agg) {
-                    const mp_value *gk, *gs;
-                    if (mp_aggregator_add(agg, row, &cx, &gk, &gs, &re) < 0) {
-                        mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
-                        continue;
-                    }
-                    if (plan.having) {
-                        int ok = mp_sql_eval_cond(plan.having, row, &cx);
-                        if (ok < 0)
-                            mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
-                        if (ok <= 0)
-                            continue;
-                    }
+                int64_t starts[MP_MAX_WINDOWS];
+                size_t nw = 1;
+                if (plan.windowed) {
+                    int64_t ts = row[MP_ROW_ROWTIME].u.i64;
+                    if (ts > stream_time)
+                        stream_time = ts;
+                    nw = mp_splan_windows(&plan, ts, starts, MP_MAX_WINDOWS);
                 }
-                for (size_t c = 0; c < plan.nout; c++)
-                    if (mp_sql_eval(plan.proj[c], row, &cx, &out[c]) < 0)
-                        mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
-                if (sink && sink->row && sink->row(sink->ctx, plan.nout, out))
-                    stop = 1;
-                if (plan.limit >= 0 && ++emitted >= plan.limit)
-                    stop = 1;
+                for (size_t w = 0; w < nw && !stop; w++) {
+                    if (plan.windowed) {
+                        if (starts[w] + plan.win_size + plan.win_grace <= stream_time)
+                            continue; /* the window has closed: a late record */
+                        row[plan.ws_slot] = mp_v_bigint(starts[w]);
+                        row[plan.ws_slot + 1] = mp_v_bigint(starts[w] + plan.win_size);
+                    }
+                    if (agg) {
+                        const mp_value *gk, *gs;
+                        if (mp_aggregator_add(agg, row, &cx, &gk, &gs, &re) < 0) {
+                            mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
+                            continue;
+                        }
+                        if (plan.having) {
+                            int ok = mp_sql_eval_cond(plan.having, row, &cx);
+                            if (ok < 0)
+                                mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset,
+                                                         re.msg);
+                            if (ok <= 0)
+                                continue;
+                        }
+                    }
+                    for (size_t c = 0; c < plan.nout; c++)
+                        if (mp_sql_eval(plan.proj[c], row, &cx, &out[c]) < 0)
+                            mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
+                    if (sink && sink->row && sink->row(sink->ctx, plan.nout, out))
+                        stop = 1;
+                    if (plan.limit >= 0 && ++emitted >= plan.limit)
+                        stop = 1;
+                }
             }
         }
         if (stop)

@@ -37,7 +37,7 @@ int mp_aggregator_new(const mp_splan *p, mp_aggregator **out, mp_error *e)
     a->p = p;
     a->nbuckets = 1024;
     a->buckets = calloc(a->nbuckets, sizeof *a->buckets);
-    a->tmpkey = calloc(p->ngroup ? p->ngroup : 1, sizeof *a->tmpkey);
+    a->tmpkey = calloc(p->ngroup + 2, sizeof *a->tmpkey);
     mp_arena_init(&a->scratch, 0);
     if (!a->buckets || !a->tmpkey) {
         mp_aggregator_free(a);
@@ -81,9 +81,12 @@ static int grow(mp_aggregator *a)
     return 0;
 }
 
+/* Key values per group: the grouping expressions, then the window start. */
+static size_t nkey(const mp_splan *p) { return p->ngroup + (p->windowed ? 1 : 0); }
+
 static group *find(mp_aggregator *a, const mp_value *key, uint64_t h)
 {
-    size_t k = a->p->ngroup;
+    size_t k = nkey(a->p);
     for (group *g = a->buckets[h & (a->nbuckets - 1)]; g; g = g->next) {
         if (g->hash != h)
             continue;
@@ -99,7 +102,7 @@ static group *find(mp_aggregator *a, const mp_value *key, uint64_t h)
 /* Stores states (from anywhere) as the group's own copy. */
 static int keep_states(mp_aggregator *a, group *g, const mp_value *key, const mp_value *states)
 {
-    size_t k = a->p->ngroup, na = a->p->aggs.n;
+    size_t k = nkey(a->p), na = a->p->aggs.n;
     mp_arena_reset(&a->scratch);
     mp_value *tk = mp_arena_alloc(&a->scratch, (k + na + 1) * sizeof *tk);
     if (!tk)
@@ -143,11 +146,13 @@ int mp_aggregator_add(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_v
                       const mp_value **state, mp_error *e)
 {
     const mp_splan *p = a->p;
-    size_t k = p->ngroup, na = p->aggs.n;
+    size_t k = nkey(p), na = p->aggs.n;
     int rc;
-    for (size_t i = 0; i < k; i++)
+    for (size_t i = 0; i < p->ngroup; i++)
         if ((rc = mp_sql_eval(p->group[i], row, cx, &a->tmpkey[i])) < 0)
             return rc;
+    if (p->windowed)
+        a->tmpkey[p->ngroup] = row[p->ws_slot];
     uint64_t h = mp_values_hash(a->tmpkey, k);
     group *g = find(a, a->tmpkey, h);
     mp_value *st = mp_arena_alloc(cx->arena, (na + 1) * sizeof *st);
@@ -209,7 +214,7 @@ int mp_aggregator_take_dirty(mp_aggregator *a, const mp_value **key, const mp_va
 int mp_aggregator_restore(mp_aggregator *a, const mp_value *key, const mp_value *state,
                           mp_error *e)
 {
-    uint64_t h = mp_values_hash(key, a->p->ngroup);
+    uint64_t h = mp_values_hash(key, nkey(a->p));
     group *g = find(a, key, h);
     if (!g && !(g = insert(a, h)))
         return mp_error_set(e, MP_ENOMEM, "out of memory");

@@ -63,7 +63,20 @@ typedef struct mp_splan {
     mp_sql_aggs aggs;
     mp_sql_scope agg_sc;      /* the input scope plus the aggregate slots */
     mp_sql_cexpr *having;     /* may be NULL */
+    /* WINDOW TUMBLING / HOPPING (windowed = 1): the input scope ends with
+     * WINDOWSTART and WINDOWEND (slots ws_slot, ws_slot + 1), set for each
+     * window a record falls in; the window start is part of the group key. */
+    int windowed;
+    size_t ws_slot;
+    int64_t win_size, win_advance, win_grace;
 } mp_splan;
+
+/* Most windows one record may fall in (SIZE / ADVANCE BY is checked). */
+#define MP_MAX_WINDOWS 1000
+
+/* The window starts a record at ts falls in (at most max), oldest first;
+ * returns how many. */
+size_t mp_splan_windows(const mp_splan *p, int64_t ts, int64_t *starts, size_t max);
 
 /* The state of a GROUP BY: one entry per group with its key values and
  * aggregate states (engine_agg.c). Not thread-safe: one per query. */
@@ -113,5 +126,7 @@ const char *mp_pquery_source(const mp_pquery *q);
 void mp_pquery_stats(const mp_pquery *q, uint64_t *in, uint64_t *out, uint64_t *errors);
 /* 1 when a write failed and the query stopped (status ERROR). */
 int mp_pquery_failed(const mp_pquery *q);
+/* Records dropped because their window had closed (past the grace period). */
+uint64_t mp_pquery_late(const mp_pquery *q);
 
 #endif

@@ -97,9 +97,30 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     if (q->njoins)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: joins are not supported yet",
                             q->joins[0].source.pos.line, q->joins[0].source.pos.col);
-    if (q->window)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: windows (TUMBLING, HOPPING, SESSION) are not "
-                            "supported yet", q->pos.line, q->pos.col);
+    if (q->window && q->window->kind == MP_SQL_WINDOW_SESSION)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: SESSION windows are not supported yet "
+                            "(TUMBLING and HOPPING are)", q->pos.line, q->pos.col);
+    if (q->window && !q->has_group_by)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: WINDOW needs GROUP BY", q->pos.line, q->pos.col);
+    if (q->window) {
+        const mp_sql_window *w = q->window;
+        int64_t grace = 24LL * 3600 * 1000; /* ksqlDB's default grace period */
+        if (mp_sql_duration_ms(w->size, &p->win_size) ||
+            (w->kind == MP_SQL_WINDOW_HOPPING && mp_sql_duration_ms(w->advance, &p->win_advance)) ||
+            (w->has_grace && mp_sql_duration_ms(w->grace, &grace)))
+            return mp_error_set(e, MP_EINVAL, "line %u:%u: window duration out of range", q->pos.line,
+                                q->pos.col);
+        if (w->kind == MP_SQL_WINDOW_TUMBLING)
+            p->win_advance = p->win_size;
+        if (p->win_size <= 0 || p->win_advance <= 0 || p->win_advance > p->win_size)
+            return mp_error_set(e, MP_EINVAL, "line %u:%u: a window needs SIZE > 0 and 0 < ADVANCE BY <= SIZE",
+                                q->pos.line, q->pos.col);
+        if (p->win_size / p->win_advance > 1000)
+            return mp_error_set(e, MP_EINVAL, "line %u:%u: a record would fall in more than 1000 hopping "
+                                "windows; use a larger ADVANCE BY", q->pos.line, q->pos.col);
+        p->win_grace = grace;
+        p->windowed = 1;
+    }
     if (q->having && !q->has_group_by)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: HAVING needs GROUP BY", q->having->pos.line,
                             q->having->pos.col);
@@ -117,7 +138,7 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
         return mp_error_set(e, MP_EINVAL, "line %u:%u: %s is a table; queries on tables are not "
                             "supported yet", q->from.pos.line, q->from.pos.col, q->from.name);
     p->src = src;
-    p->nscope = MP_ROW_PSEUDO + src->schema->ncols;
+    p->nscope = MP_ROW_PSEUDO + src->schema->ncols + (p->windowed ? 2 : 0);
     p->scope = calloc(p->nscope, sizeof *p->scope);
     if (!p->scope)
         return mp_error_set(e, MP_ENOMEM, "out of memory");
@@ -127,6 +148,11 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     for (size_t i = 0; i < src->schema->ncols; i++)
         p->scope[MP_ROW_PSEUDO + i] =
             (mp_sql_scope_col){src->schema->cols[i].name, qual, src->schema->cols[i].type};
+    if (p->windowed) {
+        p->ws_slot = MP_ROW_PSEUDO + src->schema->ncols;
+        p->scope[p->ws_slot] = (mp_sql_scope_col){"WINDOWSTART", qual, en->pseudo_types[MP_ROW_ROWTIME]};
+        p->scope[p->ws_slot + 1] = (mp_sql_scope_col){"WINDOWEND", qual, en->pseudo_types[MP_ROW_ROWTIME]};
+    }
     p->sc = (mp_sql_scope){.ncols = p->nscope, .cols = p->scope, .fns = en->fns};
     int rc;
     const mp_sql_scope *item_sc = &p->sc;
@@ -199,7 +225,10 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
              * result's key. */
             for (size_t g = 0; g < q->ngroup_by && !is_key; g++)
                 is_key = mp_sql_expr_equal(it->expr, q->group_by[g]);
-            if (!is_key && !has_aggregate(en, it->expr)) {
+            int window_col = p->windowed && it->expr->kind == MP_SQL_EXPR_COLUMN &&
+                             (!strcmp(it->expr->name, "WINDOWSTART") ||
+                              !strcmp(it->expr->name, "WINDOWEND"));
+            if (!is_key && !window_col && !has_aggregate(en, it->expr)) {
                 rc = mp_error_set(e, MP_EINVAL, "line %u:%u: this column is neither grouped by nor "
                                   "inside an aggregate function; add it to GROUP BY or aggregate it",
                                   it->expr->pos.line, it->expr->pos.col);
@@ -231,6 +260,19 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
 fail:
     mp_splan_free(p);
     return rc;
+}
+
+size_t mp_splan_windows(const mp_splan *p, int64_t ts, int64_t *starts, size_t max)
+{
+    /* The latest window start at or before ts, floored (ts may be negative). */
+    int64_t a = p->win_advance;
+    int64_t last = ts >= 0 ? ts - ts % a : ts - ((ts % a) + a) % a;
+    size_t n = 0;
+    for (int64_t s = last; s > ts - p->win_size && n < max; s -= a)
+        n++;
+    for (size_t i = 0; i < n; i++)
+        starts[i] = last - (int64_t)(n - 1 - i) * a;
+    return n;
 }
 
 int mp_splan_schema(const mp_splan *p, mp_schema **out, mp_error *e)

@@ -4,6 +4,7 @@
  * offsets only after the output is written: at-least-once, so a process
  * killed between the two re-reads and re-writes a little, and never loses
  * a record. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ struct mp_pquery {
     mp_source *sink; /* borrowed from the catalog */
     pthread_t thread;
     atomic_int stop, failed;
-    atomic_uint_least64_t in, out, errors;
+    atomic_uint_least64_t in, out, errors, late;
     int64_t *resume; /* per partition: the input position the changelog covers */
     int32_t nresume;
     /* GROUP BY: the groups, and their changelog (a compacted topic whose
@@ -48,6 +49,9 @@ static int changelog_setup(mp_pquery *q, mp_error *e)
         if ((rc = mp_schema_add(q->cl_schema, name, t, MP_COL_KEY, e)))
             return rc;
     }
+    if (p->windowed && (rc = mp_schema_add(q->cl_schema, "WINDOWSTART", mp_type_new(MP_TYPE_BIGINT),
+                                           MP_COL_KEY, e)))
+        return rc;
     for (size_t i = 0; i < p->aggs.n; i++) {
         snprintf(name, sizeof name, "S%zu", i);
         mp_type *t = mp_type_clone(p->aggs.calls[i].impl.state_type);
@@ -75,7 +79,7 @@ static int changelog_setup(mp_pquery *q, mp_error *e)
 static int changelog_restore(mp_pquery *q, mp_error *e)
 {
     mp_log *log = q->en->log;
-    size_t ncols = q->cl_schema->ncols, nk = q->plan.ngroup;
+    size_t ncols = q->cl_schema->ncols, nk = q->plan.ngroup + (q->plan.windowed ? 1 : 0);
     mp_value *row = calloc(ncols ? ncols : 1, sizeof *row);
     mp_arena a;
     mp_arena_init(&a, 0);
@@ -183,6 +187,8 @@ static void fail_query(mp_pquery *q, const char *topic, const mp_error *e)
 
 int mp_pquery_failed(const mp_pquery *q) { return atomic_load(&q->failed); }
 
+uint64_t mp_pquery_late(const mp_pquery *q) { return atomic_load(&q->late); }
+
 static void *run(void *arg)
 {
     mp_pquery *q = arg;
@@ -194,6 +200,10 @@ static void *run(void *arg)
     mp_value *clrow = calloc(q->cl_schema ? q->cl_schema->ncols + 1 : 1, sizeof *clrow);
     mp_record *clrecs = NULL;
     mp_buf ckb = {0}, cvb = {0};
+    size_t maxw = q->plan.windowed
+                      ? (size_t)((q->plan.win_size + q->plan.win_advance - 1) / q->plan.win_advance)
+                      : 1;
+    int64_t stream_time = INT64_MIN;
     mp_value *out = calloc(q->sink->schema->ncols ? q->sink->schema->ncols : 1, sizeof *out);
     size_t *slot = calloc(q->plan.nout ? q->plan.nout : 1, sizeof *slot);
     mp_record *recs = NULL;
@@ -232,16 +242,19 @@ static void *run(void *arg)
             }
             if (fr.n == 0 && fr.next_offset == pos[p].offset)
                 continue; /* nothing new: no marker, no commit */
-            if (fr.n + 1 > cap) { /* + 1: the changelog's position marker */
-                mp_record *nr = realloc(recs, (fr.n + 1) * sizeof *nr);
+            /* A record updates up to maxw windows; + 1: the changelog's
+             * position marker. */
+            size_t need = fr.n * maxw + 1;
+            if (need > cap) {
+                mp_record *nr = realloc(recs, need * sizeof *nr);
                 if (!nr)
                     goto done;
                 recs = nr;
-                mp_record *nc = realloc(clrecs, (fr.n + 1) * sizeof *nc);
+                mp_record *nc = realloc(clrecs, need * sizeof *nc);
                 if (!nc)
                     goto done;
                 clrecs = nc;
-                cap = fr.n + 1;
+                cap = need;
             }
             size_t nout = 0, ncl = 0;
             kb.len = vb.len = ckb.len = cvb.len = 0;
@@ -264,43 +277,72 @@ static void *run(void *arg)
                     if (ok <= 0)
                         continue;
                 }
-                int tombstone = 0;
-                if (q->agg) {
-                    const mp_value *gk, *gs;
-                    if (mp_aggregator_add(q->agg, row, &cx, &gk, &gs, &e) < 0) {
+                int64_t starts[MP_MAX_WINDOWS];
+                size_t nw = 1;
+                if (q->plan.windowed) {
+                    int64_t ts = row[MP_ROW_ROWTIME].u.i64;
+                    if (ts > stream_time)
+                        stream_time = ts;
+                    nw = mp_splan_windows(&q->plan, ts, starts, MP_MAX_WINDOWS);
+                }
+                for (size_t w = 0; w < nw; w++) {
+                    if (q->plan.windowed) {
+                        /* A window closes grace after its end, in stream time;
+                         * records for a closed window are dropped and counted. */
+                        if (starts[w] + q->plan.win_size + q->plan.win_grace <= stream_time) {
+                            atomic_fetch_add(&q->late, 1);
+                            continue;
+                        }
+                        row[q->plan.ws_slot] = mp_v_bigint(starts[w]);
+                        row[q->plan.ws_slot + 1] = mp_v_bigint(starts[w] + q->plan.win_size);
+                    }
+                    int tombstone = 0;
+                    if (q->agg) {
+                        const mp_value *gk, *gs;
+                        if (mp_aggregator_add(q->agg, row, &cx, &gk, &gs, &e) < 0) {
+                            atomic_fetch_add(&q->errors, 1);
+                            mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
+                            continue;
+                        }
+                        (void)gk;
+                        (void)gs;
+                        if (q->plan.having) {
+                            int ok = mp_sql_eval_cond(q->plan.having, row, &cx);
+                            if (ok < 0) {
+                                atomic_fetch_add(&q->errors, 1);
+                                mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
+                            }
+                            tombstone = ok <= 0;
+                        }
+                    }
+                    for (size_t c = 0; c < q->plan.nout; c++) {
+                        mp_value v;
+                        if (mp_sql_eval(q->plan.proj[c], row, &cx, &v) < 0) {
+                            atomic_fetch_add(&q->errors, 1);
+                            mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
+                        }
+                        out[slot[c]] = v;
+                    }
+                    if (encode_row(q->sink, out, &kb, &vb, &recs[nout], row[MP_ROW_ROWTIME].u.i64, &e)) {
                         atomic_fetch_add(&q->errors, 1);
                         mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
                         continue;
                     }
-                    (void)gk;
-                    (void)gs;
-                    if (q->plan.having) {
-                        int ok = mp_sql_eval_cond(q->plan.having, row, &cx);
-                        if (ok < 0) {
-                            atomic_fetch_add(&q->errors, 1);
-                            mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
-                        }
-                        tombstone = ok <= 0;
+                    /* A windowed table's key carries its window, as Kafka's
+                     * time-windowed serializer writes it: the key's bytes, then
+                     * the window start as 8 bytes big-endian. */
+                    if (q->plan.windowed && recs[nout].key_len >= 0) {
+                        uint64_t ws = (uint64_t)starts[w];
+                        for (int b = 7; b >= 0; b--)
+                            mp_buf_putc(&kb, (char)(ws >> (8 * b)));
+                        recs[nout].key_len += 8;
                     }
+                    /* A group HAVING no longer admits leaves the table: a
+                     * tombstone for its key, as ksqlDB writes. */
+                    if (tombstone)
+                        recs[nout].value_len = -1;
+                    nout++;
                 }
-                for (size_t c = 0; c < q->plan.nout; c++) {
-                    mp_value v;
-                    if (mp_sql_eval(q->plan.proj[c], row, &cx, &v) < 0) {
-                        atomic_fetch_add(&q->errors, 1);
-                        mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
-                    }
-                    out[slot[c]] = v;
-                }
-                if (encode_row(q->sink, out, &kb, &vb, &recs[nout], row[MP_ROW_ROWTIME].u.i64, &e)) {
-                    atomic_fetch_add(&q->errors, 1);
-                    mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
-                    continue;
-                }
-                /* A group HAVING no longer admits leaves the table: a
-                 * tombstone for its key, as ksqlDB writes. */
-                if (tombstone)
-                    recs[nout].value_len = -1;
-                nout++;
             }
             /* Offsets into the buffers become pointers once both are final. */
             for (size_t i = 0; i < nout; i++) {
@@ -313,8 +355,9 @@ static void *run(void *arg)
              * per round: the topic is compacted, older states are dead. */
             const mp_value *gk, *gs;
             while (q->agg && mp_aggregator_take_dirty(q->agg, &gk, &gs)) {
-                memcpy(clrow, gk, q->plan.ngroup * sizeof *clrow);
-                memcpy(clrow + q->plan.ngroup, gs, q->plan.aggs.n * sizeof *clrow);
+                size_t nk = q->plan.ngroup + (q->plan.windowed ? 1 : 0);
+                memcpy(clrow, gk, nk * sizeof *clrow);
+                memcpy(clrow + nk, gs, q->plan.aggs.n * sizeof *clrow);
                 size_t k0 = ckb.len, v0 = cvb.len;
                 if (mp_codec_encode(q->cl_key, clrow, &ckb, &e) ||
                     mp_codec_encode(q->cl_value, clrow, &cvb, &e)) {

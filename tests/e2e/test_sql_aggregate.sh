@@ -84,6 +84,42 @@ if diff or len(last) != len(want):
     sys.exit(1)
 PY
 
+# Windows: TUMBLING and HOPPING over event time (the TIMESTAMP column),
+# WINDOWSTART / WINDOWEND, a record arriving after its window's grace
+# period dropped and counted, and a windowed table's key carrying its window.
+expect_exit 0 "windowed stream" -- sql -e "CREATE STREAM clicks (viewtime BIGINT, userid VARCHAR)
+    WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='DELIMITED', PARTITIONS=1, TIMESTAMP='viewtime');
+    INSERT INTO clicks VALUES (60000, 'User_1');
+    INSERT INTO clicks VALUES (61000, 'User_2');
+    INSERT INTO clicks VALUES (119000, 'User_1');
+    INSERT INTO clicks VALUES (125000, 'User_1');
+    INSERT INTO clicks VALUES (59000, 'User_1');"
+expect_exit 0 "tumbling" -- sql -e "SET 'auto.offset.reset'='earliest';
+    SELECT userid, WINDOWSTART AS ws, WINDOWEND AS we, COUNT(*) AS n FROM clicks
+    WINDOW TUMBLING (SIZE 1 MINUTE, GRACE PERIOD 10 SECONDS) GROUP BY userid EMIT CHANGES LIMIT 4;"
+[ "$(grep '^| User' "$T/out" | tr -s ' ' | tr '\n' '/')" = "| User_1 | 60000 | 120000 | 1 |/| User_2 | 60000 | 120000 | 1 |/| User_1 | 60000 | 120000 | 2 |/| User_1 | 120000 | 180000 | 1 |/" ] && ok ||
+    bad "tumbling windows: $(cat "$T/out")"
+expect_exit 0 "hopping" -- sql -e "SET 'auto.offset.reset'='earliest';
+    SELECT userid, WINDOWSTART AS ws, COUNT(*) AS n FROM clicks
+    WINDOW HOPPING (SIZE 1 MINUTE, ADVANCE BY 30 SECONDS) GROUP BY userid EMIT CHANGES LIMIT 2;"
+[ "$(grep '^| User' "$T/out" | tr -s ' ' | tr '\n' '/')" = "| User_1 | 30000 | 1 |/| User_1 | 60000 | 1 |/" ] && ok ||
+    bad "a record falls in two hopping windows: $(cat "$T/out")"
+# One shell: the table's query runs, then SHOW QUERIES reports its counters.
+{
+    echo "SET 'auto.offset.reset'='earliest';"
+    echo "CREATE TABLE per_minute AS SELECT userid, WINDOWSTART AS ws, COUNT(*) AS n FROM clicks"
+    echo "  WINDOW TUMBLING (SIZE 1 MINUTE, GRACE PERIOD 10 SECONDS) GROUP BY userid;"
+    sleep 1.5
+    echo "SHOW QUERIES;"
+} | sql >"$T/out" 2>&1
+grep -q "5 in, 4 out, 0 errors, 1 late" "$T/out" && ok || bad "one late record counted: $(cat "$T/out")"
+"$MLPIPE" consume PER_MINUTE --data-dir "$D" --from-beginning >"$T/pm" 2>&1
+[ "$(tr '\n' '/' <"$T/pm")" = "60000,1/60000,1/60000,2/120000,1/" ] && ok ||
+    bad "the late record (59000, after the grace period) is dropped: $(cat "$T/pm")"
+"$MLPIPE" consume PER_MINUTE --data-dir "$D" --from-beginning --print-key >"$T/pmk" 2>&1
+head -c 14 "$T/pmk" | od -An -tx1 | tr -d ' \n' | grep -q '^557365725f31000000000000ea60$' && ok ||
+    bad "key = the group's bytes + window start (8 bytes big-endian): $(head -c 14 "$T/pmk" | od -An -tx1)"
+
 # Errors.
 expect_exit 2 "column neither grouped nor aggregated" -- sql -e "SELECT userid, pageid, COUNT(*) FROM pageviews GROUP BY userid EMIT CHANGES;"
 expect_err "line 1:16: this column is neither grouped by nor inside an aggregate" "names the column's position"
@@ -97,6 +133,10 @@ expect_exit 2 "SELECT * with GROUP BY" -- sql -e "SELECT * FROM pageviews GROUP 
 expect_err "SELECT \* cannot be used with GROUP BY" "star refused"
 expect_exit 2 "HAVING without GROUP BY" -- sql -e "SELECT userid FROM pageviews HAVING userid = 'a' EMIT CHANGES;"
 expect_err "HAVING needs GROUP BY" "having needs grouping"
-expect_exit 2 "windows" -- sql -e "SELECT userid, COUNT(*) FROM pageviews WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY userid EMIT CHANGES;"
-expect_err "windows .* are not supported yet" "windows refused clearly"
+expect_exit 2 "session windows" -- sql -e "SELECT userid, COUNT(*) FROM pageviews WINDOW SESSION (5 MINUTES) GROUP BY userid EMIT CHANGES;"
+expect_err "SESSION windows are not supported yet" "session windows refused clearly"
+expect_exit 2 "advance above size" -- sql -e "SELECT userid, COUNT(*) FROM pageviews WINDOW HOPPING (SIZE 1 MINUTE, ADVANCE BY 2 MINUTES) GROUP BY userid EMIT CHANGES;"
+expect_err "ADVANCE BY <= SIZE" "window bounds checked"
+expect_exit 2 "window without GROUP BY" -- sql -e "SELECT userid FROM pageviews WINDOW TUMBLING (SIZE 1 MINUTE) EMIT CHANGES;"
+expect_err "WINDOW needs GROUP BY" "window needs grouping"
 finish
