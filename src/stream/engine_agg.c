@@ -211,6 +211,54 @@ int mp_aggregator_take_dirty(mp_aggregator *a, const mp_value **key, const mp_va
     return 1;
 }
 
+int mp_aggregator_evict(mp_aggregator *a, int64_t closed_before,
+                        int (*on_evict)(void *ctx, const mp_value *key), void *ctx)
+{
+    const mp_splan *p = a->p;
+    if (!p->windowed)
+        return 0;
+    int rc = 0;
+    for (size_t i = 0; i < a->nbuckets; i++) {
+        group **link = &a->buckets[i];
+        while (*link) {
+            group *g = *link;
+            const mp_value *ws = &g->key[p->ngroup];
+            /* Changed groups stay until their change is in the changelog. */
+            if (!g->dirty && !ws->null && ws->u.i64 + p->win_size + p->win_grace <= closed_before) {
+                if (on_evict && (rc = on_evict(ctx, g->key)))
+                    return rc;
+                *link = g->next;
+                mp_arena_free(&g->arena);
+                free(g);
+                a->n--;
+                continue;
+            }
+            link = &g->next;
+        }
+    }
+    return 0;
+}
+
+void mp_aggregator_remove(mp_aggregator *a, const mp_value *key)
+{
+    uint64_t h = mp_values_hash(key, nkey(a->p));
+    for (group **link = &a->buckets[h & (a->nbuckets - 1)]; *link; link = &(*link)->next) {
+        group *g = *link;
+        size_t k = nkey(a->p), i = 0;
+        if (g->hash != h || g->dirty)
+            continue;
+        while (i < k && mp_value_equal(&g->key[i], &key[i]))
+            i++;
+        if (i < k)
+            continue;
+        *link = g->next;
+        mp_arena_free(&g->arena);
+        free(g);
+        a->n--;
+        return;
+    }
+}
+
 int mp_aggregator_restore(mp_aggregator *a, const mp_value *key, const mp_value *state,
                           mp_error *e)
 {

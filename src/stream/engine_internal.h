@@ -94,6 +94,14 @@ int mp_aggregator_add(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_v
  * left: what a round of processing must write to the changelog (only a
  * group's latest state matters in a compacted topic). */
 int mp_aggregator_take_dirty(mp_aggregator *a, const mp_value **key, const mp_value **state);
+/* Windowed aggregations: forgets the groups whose window closed before
+ * stream time `closed_before` (end + grace <= it): no record can change
+ * them any more. on_evict (may be NULL) sees each one's key values first
+ * (to write a changelog tombstone); a nonzero return stops the eviction. */
+int mp_aggregator_evict(mp_aggregator *a, int64_t closed_before,
+                        int (*on_evict)(void *ctx, const mp_value *key), void *ctx);
+/* Forgets the group with these key values, if any (a changelog tombstone). */
+void mp_aggregator_remove(mp_aggregator *a, const mp_value *key);
 /* Restores a group from a changelog record: its key values and states. */
 int mp_aggregator_restore(mp_aggregator *a, const mp_value *key, const mp_value *state,
                           mp_error *e);

@@ -119,8 +119,14 @@ static int changelog_restore(mp_pquery *q, mp_error *e)
                 }
                 continue;
             }
-            if (r->key_len < 0 || r->value_len < 0)
+            if (r->key_len < 0)
                 continue;
+            if (r->value_len < 0) {
+                /* An evicted window's tombstone. */
+                if (mp_codec_decode(q->cl_key, r->key, (size_t)r->key_len, &a, row, e) >= 0)
+                    mp_aggregator_remove(q->agg, row);
+                continue;
+            }
             if (mp_codec_decode(q->cl_key, r->key, (size_t)r->key_len, &a, row, e) < 0 ||
                 mp_codec_decode(q->cl_value, r->value, (size_t)r->value_len, &a, row, e) < 0) {
                 mp_error_prefix(e, "%s@%lld", q->changelog, (long long)r->offset);
@@ -176,6 +182,63 @@ static int encode_row(const mp_source *sink, const mp_value *row, mp_buf *kb, mp
     return 0;
 }
 
+/* Tombstones for evicted windows, collected then written in one batch. */
+typedef struct evict_ctx {
+    mp_pquery *q;
+    mp_buf keys;
+    size_t n, cap;
+    size_t *off, *len;
+    mp_value *row;
+    mp_error *e;
+} evict_ctx;
+
+static int on_evict(void *ctx, const mp_value *key)
+{
+    evict_ctx *x = ctx;
+    if (x->n == x->cap) {
+        size_t nc = x->cap ? 2 * x->cap : 64;
+        size_t *no = realloc(x->off, nc * sizeof *no), *nl = no ? realloc(x->len, nc * sizeof *nl) : NULL;
+        if (no)
+            x->off = no;
+        if (!nl)
+            return MP_ENOMEM;
+        x->len = nl;
+        x->cap = nc;
+    }
+    size_t nk = x->q->plan.ngroup + 1;
+    memcpy(x->row, key, nk * sizeof *x->row);
+    size_t k0 = x->keys.len;
+    int rc = mp_codec_encode(x->q->cl_key, x->row, &x->keys, x->e);
+    if (rc)
+        return rc;
+    x->off[x->n] = k0;
+    x->len[x->n] = x->keys.len - k0;
+    x->n++;
+    return 0;
+}
+
+/* Windowed aggregations: forgets windows closed in stream time, and writes
+ * a tombstone for each to the changelog so a restart does not bring them
+ * back (memory stays bounded by the open windows). */
+static int evict_closed(mp_pquery *q, int64_t stream_time, mp_value *row, mp_error *e)
+{
+    evict_ctx x = {.q = q, .row = row, .e = e};
+    int rc = mp_aggregator_evict(q->agg, stream_time, on_evict, &x);
+    mp_record *recs = rc || !x.n ? NULL : calloc(x.n, sizeof *recs);
+    if (!rc && x.n && !recs)
+        rc = mp_error_set(e, MP_ENOMEM, "out of memory");
+    for (size_t i = 0; recs && i < x.n; i++)
+        recs[i] = (mp_record){.timestamp = -1, .key = (const uint8_t *)x.keys.data + x.off[i],
+                              .key_len = (int32_t)x.len[i], .value_len = -1};
+    if (recs)
+        rc = mp_log_produce_batch(q->en->log, q->changelog, 0, recs, x.n, NULL, e);
+    free(recs);
+    free(x.off);
+    free(x.len);
+    mp_buf_free(&x.keys);
+    return rc;
+}
+
 /* A write failed: the query stops (its uncommitted input is read again
  * when it next starts) and says why in the processing log. */
 static void fail_query(mp_pquery *q, const char *topic, const mp_error *e)
@@ -203,7 +266,7 @@ static void *run(void *arg)
     size_t maxw = q->plan.windowed
                       ? (size_t)((q->plan.win_size + q->plan.win_advance - 1) / q->plan.win_advance)
                       : 1;
-    int64_t stream_time = INT64_MIN;
+    int64_t stream_time = INT64_MIN, evicted_at = INT64_MIN;
     mp_value *out = calloc(q->sink->schema->ncols ? q->sink->schema->ncols : 1, sizeof *out);
     size_t *slot = calloc(q->plan.nout ? q->plan.nout : 1, sizeof *slot);
     mp_record *recs = NULL;
@@ -406,6 +469,15 @@ static void *run(void *arg)
             got += fr.n;
             pos[p].offset = fr.next_offset;
             mp_log_commit(en->log, q->id, &pos[p], 1, NULL);
+            /* Every time stream time moves on by a window advance. */
+            if (q->agg && q->plan.windowed && stream_time != INT64_MIN &&
+                (evicted_at == INT64_MIN || stream_time - evicted_at >= q->plan.win_advance)) {
+                evicted_at = stream_time;
+                if (evict_closed(q, stream_time, clrow, &e)) {
+                    fail_query(q, q->changelog, &e);
+                    break;
+                }
+            }
         }
         mp_log_fetch_result_free(&fr);
         memset(&fr, 0, sizeof fr);

@@ -120,6 +120,23 @@ grep -q "5 in, 4 out, 0 errors, 1 late" "$T/out" && ok || bad "one late record c
 head -c 14 "$T/pmk" | od -An -tx1 | tr -d ' \n' | grep -q '^557365725f31000000000000ea60$' && ok ||
     bad "key = the group's bytes + window start (8 bytes big-endian): $(head -c 14 "$T/pmk" | od -An -tx1)"
 
+# Closed windows leave memory and the changelog (a tombstone each); open
+# ones survive a restart.
+expect_exit 0 "taps" -- sql -e "CREATE STREAM taps (t BIGINT, userid VARCHAR)
+    WITH (KAFKA_TOPIC='taps', VALUE_FORMAT='DELIMITED', PARTITIONS=1, TIMESTAMP='t');
+    INSERT INTO taps VALUES (60000, 'u'); INSERT INTO taps VALUES (61000, 'u');
+    INSERT INTO taps VALUES (130000, 'u');"
+expect_exit 0 "windowed table with no grace" -- sql --run-for 1 -e "SET 'auto.offset.reset'='earliest';
+    CREATE TABLE taps_per_min AS SELECT userid, WINDOWSTART AS ws, COUNT(*) AS n FROM taps
+    WINDOW TUMBLING (SIZE 1 MINUTE, GRACE PERIOD 0 SECONDS) GROUP BY userid;"
+cl=$(sql -e "SHOW ALL TOPICS;" | grep -o '_mlpipe_CTAS_TAPS_PER_MIN_[0-9]*_changelog')
+"$MLPIPE" consume "$cl" --data-dir "$D" --from-beginning --print-key >"$T/cl" 2>&1
+grep -q '"WINDOWSTART":60000}	$' "$T/cl" && ok || bad "a tombstone for the closed window: $(cat "$T/cl")"
+expect_exit 0 "restart and another tap in the open window" -- sql --run-for 1 -e "INSERT INTO taps VALUES (125000, 'u');"
+"$MLPIPE" consume TAPS_PER_MIN --data-dir "$D" --from-beginning >"$T/tpm" 2>&1
+[ "$(tr '\n' '/' <"$T/tpm")" = "60000,1/60000,2/120000,1/120000,2/" ] && ok ||
+    bad "the open window's count continues after the restart: $(cat "$T/tpm")"
+
 # Errors.
 expect_exit 2 "column neither grouped nor aggregated" -- sql -e "SELECT userid, pageid, COUNT(*) FROM pageviews GROUP BY userid EMIT CHANGES;"
 expect_err "line 1:16: this column is neither grouped by nor inside an aggregate" "names the column's position"
