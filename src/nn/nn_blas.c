@@ -6,7 +6,7 @@
 
 static pthread_mutex_t tuning = PTHREAD_MUTEX_INITIALIZER;
 
-void mp_nn_blas_begin(mp_nn_blas_tuner *t)
+void mp_nn_blas_begin(mp_nn_blas_scope *t)
 {
     memset(t, 0, sizeof *t);
     t->configured = openblas_get_num_threads();
@@ -16,7 +16,7 @@ void mp_nn_blas_begin(mp_nn_blas_tuner *t)
     openblas_set_num_threads(1);
 }
 
-void mp_nn_blas_end(mp_nn_blas_tuner *t)
+void mp_nn_blas_end(mp_nn_blas_scope *t)
 {
     if (!t->active)
         return;

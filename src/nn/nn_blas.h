@@ -19,14 +19,14 @@
 #ifndef MP_NN_BLAS_H
 #define MP_NN_BLAS_H
 
-typedef struct mp_nn_blas_tuner {
+typedef struct mp_nn_blas_scope {
     int active;     /* this run holds the lock and changed the count */
     int configured; /* the count before the run */
-} mp_nn_blas_tuner;
+} mp_nn_blas_scope;
 
 /* Switches OpenBLAS to one thread for a training run. */
-void mp_nn_blas_begin(mp_nn_blas_tuner *t);
+void mp_nn_blas_begin(mp_nn_blas_scope *t);
 /* Restores the count and releases the lock. */
-void mp_nn_blas_end(mp_nn_blas_tuner *t);
+void mp_nn_blas_end(mp_nn_blas_scope *t);
 
 #endif

@@ -355,7 +355,7 @@ int mp_nn_train(mp_nn_net *net, const float *X, const float *Y, size_t n,
     size_t nval = validation_count(o->validation_split, n);
     size_t ntr = n - nval;
     trainer t = {0};
-    mp_nn_blas_tuner tune = {0};
+    mp_nn_blas_scope blas = {0};
     t.net = net;
     t.o = o;
     t.X = X;
@@ -384,7 +384,7 @@ int mp_nn_train(mp_nn_net *net, const float *X, const float *Y, size_t n,
     const size_t *val = t.idx + ntr;
 
     mp_nn_run run = {1, &drop};
-    mp_nn_blas_begin(&tune);
+    mp_nn_blas_begin(&blas);
     double best_val = INFINITY;
     size_t best_epoch = 0, since_best = 0, ran = 0;
     int stopped = 0;
@@ -459,7 +459,7 @@ int mp_nn_train(mp_nn_net *net, const float *X, const float *Y, size_t n,
         h->stopped_early = stopped;
     }
 done:
-    mp_nn_blas_end(&tune);
+    mp_nn_blas_end(&blas);
     free(eps);
     trainer_free(&t);
     return rc;

@@ -242,21 +242,16 @@ int mp_aggregator_evict(mp_aggregator *a, int64_t closed_before,
 void mp_aggregator_remove(mp_aggregator *a, const mp_value *key)
 {
     uint64_t h = mp_values_hash(key, nkey(a->p));
-    for (group **link = &a->buckets[h & (a->nbuckets - 1)]; *link; link = &(*link)->next) {
-        group *g = *link;
-        size_t k = nkey(a->p), i = 0;
-        if (g->hash != h || g->dirty)
-            continue;
-        while (i < k && mp_value_equal(&g->key[i], &key[i]))
-            i++;
-        if (i < k)
-            continue;
-        *link = g->next;
-        mp_arena_free(&g->arena);
-        free(g);
-        a->n--;
+    group *g = find(a, key, h);
+    if (!g || g->dirty)
         return;
-    }
+    group **link = &a->buckets[h & (a->nbuckets - 1)];
+    while (*link != g)
+        link = &(*link)->next;
+    *link = g->next;
+    mp_arena_free(&g->arena);
+    free(g);
+    a->n--;
 }
 
 int mp_aggregator_restore(mp_aggregator *a, const mp_value *key, const mp_value *state,

@@ -239,12 +239,20 @@ static int evict_closed(mp_pquery *q, int64_t stream_time, mp_value *row, mp_err
     return rc;
 }
 
+/* Counts a record that failed (decode, expression, encode) and says why
+ * in the processing log; the query goes on. */
+static void record_error(mp_pquery *q, const char *topic, int32_t partition, int64_t offset,
+                         const char *msg)
+{
+    atomic_fetch_add(&q->errors, 1);
+    mp_engine_processing_log(q->en, q->id, topic, partition, offset, msg);
+}
+
 /* A write failed: the query stops (its uncommitted input is read again
  * when it next starts) and says why in the processing log. */
 static void fail_query(mp_pquery *q, const char *topic, const mp_error *e)
 {
-    atomic_fetch_add(&q->errors, 1);
-    mp_engine_processing_log(q->en, q->id, topic, -1, -1, e->msg);
+    record_error(q, topic, -1, -1, e->msg);
     atomic_store(&q->failed, 1);
 }
 
@@ -327,15 +335,13 @@ static void *run(void *arg)
                 atomic_fetch_add(&q->in, 1);
                 mp_fn_ctx cx = {&arena, &e};
                 if (mp_row_decode(src, r, p, &arena, row, &e)) {
-                    atomic_fetch_add(&q->errors, 1);
-                    mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
+                    record_error(q, src->topic, p, r->offset, e.msg);
                     continue;
                 }
                 if (q->plan.where) {
                     int ok = mp_sql_eval_cond(q->plan.where, row, &cx);
                     if (ok < 0) {
-                        atomic_fetch_add(&q->errors, 1);
-                        mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
+                        record_error(q, src->topic, p, r->offset, e.msg);
                     }
                     if (ok <= 0)
                         continue;
@@ -363,8 +369,7 @@ static void *run(void *arg)
                     if (q->agg) {
                         const mp_value *gk, *gs;
                         if (mp_aggregator_add(q->agg, row, &cx, &gk, &gs, &e) < 0) {
-                            atomic_fetch_add(&q->errors, 1);
-                            mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
+                            record_error(q, src->topic, p, r->offset, e.msg);
                             continue;
                         }
                         (void)gk;
@@ -372,8 +377,7 @@ static void *run(void *arg)
                         if (q->plan.having) {
                             int ok = mp_sql_eval_cond(q->plan.having, row, &cx);
                             if (ok < 0) {
-                                atomic_fetch_add(&q->errors, 1);
-                                mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
+                                record_error(q, src->topic, p, r->offset, e.msg);
                             }
                             tombstone = ok <= 0;
                         }
@@ -381,14 +385,12 @@ static void *run(void *arg)
                     for (size_t c = 0; c < q->plan.nout; c++) {
                         mp_value v;
                         if (mp_sql_eval(q->plan.proj[c], row, &cx, &v) < 0) {
-                            atomic_fetch_add(&q->errors, 1);
-                            mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
+                            record_error(q, src->topic, p, r->offset, e.msg);
                         }
                         out[slot[c]] = v;
                     }
                     if (encode_row(q->sink, out, &kb, &vb, &recs[nout], row[MP_ROW_ROWTIME].u.i64, &e)) {
-                        atomic_fetch_add(&q->errors, 1);
-                        mp_engine_processing_log(en, q->id, src->topic, p, r->offset, e.msg);
+                        record_error(q, src->topic, p, r->offset, e.msg);
                         continue;
                     }
                     /* A windowed table's key carries its window, as Kafka's

@@ -91,6 +91,12 @@ expect_exit 2 "missing topic without PARTITIONS" -- sql -e "CREATE STREAM s2 (a 
 expect_err "topic 'absent' does not exist" "topic must exist"
 expect_exit 2 "unknown format" -- sql -e "CREATE STREAM s3 (a INT) WITH (KAFKA_TOPIC='s3', VALUE_FORMAT='XML', PARTITIONS=1);"
 expect_err "XML" "names the format"
+expect_exit 2 "a missing script file" -- sql -f "$T/absent.sql"
+expect_err "absent.sql" "names the file"
+expect_exit 2 "RUN SCRIPT of a missing file" -- sql -e "RUN SCRIPT '$T/absent.sql';"
+expect_err "RUN SCRIPT: cannot open '.*absent.sql'" "names the script"
+expect_exit 2 "-f and -e together" -- sql -f "$T/absent.sql" -e "SHOW STREAMS;"
+expect_err "give -f or -e, not both" "usage error"
 expect_exit 0 "nothing was created by the failures" -- sql -e "SHOW STREAMS;"
 grep -Eq "S2|S3" "$T/out" && bad "a failed statement changed the catalog" || ok
 finish
