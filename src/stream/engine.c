@@ -27,8 +27,27 @@ static void say(const mp_engine_sink *s, const char *text)
         s->message(s->ctx, text);
 }
 
+/* Per-request properties of a server thread (mp_engine_thread_props), and
+ * the command-topic offset its last accepted statement got. */
+static _Thread_local const char *const *tl_prop_names;
+static _Thread_local const char *const *tl_prop_values;
+static _Thread_local size_t tl_nprops;
+static _Thread_local int64_t tl_last_command = -1;
+
+void mp_engine_thread_props(const char *const *names, const char *const *values, size_t n)
+{
+    tl_prop_names = names;
+    tl_prop_values = values;
+    tl_nprops = n;
+}
+
+int64_t mp_engine_thread_last_command(void) { return tl_last_command; }
+
 const char *mp_engine_prop(const mp_engine *en, const char *name)
 {
+    for (size_t i = 0; i < tl_nprops; i++)
+        if (!strcasecmp(tl_prop_names[i], name))
+            return tl_prop_values[i];
     for (size_t i = 0; i < en->nprops; i++)
         if (!strcasecmp(en->props[i].name, name))
             return en->props[i].value;
@@ -104,6 +123,8 @@ static int append_command(mp_engine *en, const char *sql, mp_error *e)
     json_t *props = json_object();
     for (size_t i = 0; i < en->nprops; i++)
         json_object_set_new(props, en->props[i].name, json_string(en->props[i].value));
+    for (size_t i = 0; i < tl_nprops; i++)
+        json_object_set_new(props, tl_prop_names[i], json_string(tl_prop_values[i]));
     json_t *o = json_pack("{s:s,s:o}", "statement", sql, "properties", props);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
@@ -111,10 +132,13 @@ static int append_command(mp_engine *en, const char *sql, mp_error *e)
         return mp_error_set(e, MP_ENOMEM, "out of memory");
     mp_record r = {.timestamp = -1, .key_len = -1, .value = (const uint8_t *)s,
                    .value_len = (int32_t)strlen(s)};
-    int rc = mp_log_produce(en->log, MP_COMMAND_TOPIC, 0, &r, NULL, NULL, e);
+    int64_t off = -1;
+    int rc = mp_log_produce(en->log, MP_COMMAND_TOPIC, 0, &r, NULL, &off, e);
     free(s);
     if (rc == 0)
         rc = mp_log_flush(en->log, MP_COMMAND_TOPIC, e);
+    if (rc == 0)
+        tl_last_command = off;
     return rc;
 }
 
@@ -1086,6 +1110,47 @@ int mp_engine_execute(mp_engine *en, const char *sql, const mp_engine_sink *sink
     mp_model_fns_bind_scope(NULL);
     pthread_mutex_unlock(&en->mu);
     return rc;
+}
+
+int mp_engine_stats(mp_engine *en, mp_engine_query_stat **out, size_t *n,
+                    int64_t *processing_log_records, mp_error *e)
+{
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&en->mu);
+    mp_engine_query_stat *st = en->nqueries ? calloc(en->nqueries, sizeof *st) : NULL;
+    if (en->nqueries && !st) {
+        pthread_mutex_unlock(&en->mu);
+        return mp_error_set(e, MP_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < en->nqueries; i++) {
+        const mp_pquery *q = en->queries[i];
+        snprintf(st[i].id, sizeof st[i].id, "%s", mp_pquery_id(q));
+        snprintf(st[i].sink, sizeof st[i].sink, "%s", mp_pquery_sink(q));
+        mp_pquery_stats(q, &st[i].records_in, &st[i].records_out, &st[i].errors);
+        st[i].late = mp_pquery_late(q);
+        st[i].failed = mp_pquery_failed(q);
+        const mp_source *src = mp_catalog_find(&en->cat, mp_pquery_source(q));
+        int32_t parts = 0;
+        if (src && mp_log_partition_count(en->log, src->topic, &parts, NULL) == 0) {
+            for (int32_t p = 0; p < parts; p++) {
+                int64_t committed = -1, earliest = 0, latest = 0;
+                mp_log_offsets(en->log, src->topic, p, &earliest, &latest, NULL);
+                mp_log_committed(en->log, mp_pquery_id(q), src->topic, p, &committed, NULL);
+                st[i].lag += latest - (committed >= 0 ? committed : earliest);
+            }
+        }
+    }
+    *n = en->nqueries;
+    pthread_mutex_unlock(&en->mu);
+    *out = st;
+    if (processing_log_records) {
+        int64_t earliest = 0, latest = 0;
+        *processing_log_records = 0;
+        if (mp_log_offsets(en->log, MP_PROCESSING_LOG_TOPIC, 0, &earliest, &latest, NULL) == 0)
+            *processing_log_records = latest - earliest;
+    }
+    return 0;
 }
 
 size_t mp_engine_query_count(mp_engine *en)

@@ -68,6 +68,30 @@ void mp_engine_close(mp_engine *en);
  * at the first failing statement (earlier ones stay done). */
 int mp_engine_execute(mp_engine *en, const char *sql, const mp_engine_sink *sink, mp_error *e);
 
+/* Properties that override the engine's SET ones for statements run by
+ * the calling thread, until called again (NULL, NULL, 0 clears them): a
+ * server passes each request's properties ("auto.offset.reset") this way
+ * without changing other clients' sessions. The arrays must stay valid
+ * while in use. Persistent queries record them with their statement. */
+void mp_engine_thread_props(const char *const *names, const char *const *values, size_t n);
+/* The command-topic offset of the last statement the calling thread had
+ * accepted (ksqlDB's commandSequenceNumber), or -1 when none. */
+int64_t mp_engine_thread_last_command(void);
+
+/* A persistent query's counters, for monitoring. */
+typedef struct mp_engine_query_stat {
+    char id[128];
+    char sink[128];
+    uint64_t records_in, records_out, errors, late;
+    int64_t lag; /* input records not yet committed, over all partitions */
+    int failed;
+} mp_engine_query_stat;
+
+/* A snapshot of every persistent query's counters; *out is malloc'd (the
+ * caller frees it), NULL when *n is 0. Also the processing log's size. */
+int mp_engine_stats(mp_engine *en, mp_engine_query_stat **out, size_t *n,
+                    int64_t *processing_log_records, mp_error *e);
+
 /* The number of running persistent queries. */
 size_t mp_engine_query_count(mp_engine *en);
 
