@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD := build
 ASAN := build-asan
 
-.PHONY: all deps build test demo bench-ml bench-log bench-nn bench-sql clean fixtures valgrind
+.PHONY: all deps build test demo bench-ml bench-log bench-nn bench-sql bench-serve clean fixtures valgrind
 
 all: build
 
@@ -52,6 +52,13 @@ bench-sql: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	@bench/run-bench-sql $(BUILD)
+
+# The model endpoint under wrk beside nginx serving a fixed JSON body.
+bench-serve: deps
+	@scripts/install-deps bench
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@bench/run-bench-serve $(BUILD)
 
 # Regenerates the scikit-learn fixtures (needs python3-sklearn); the suite
 # itself only reads the committed files.

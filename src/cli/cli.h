@@ -85,5 +85,9 @@ int mp_cmd_consume(int argc, char **argv);
 int mp_cmd_sql(int argc, char **argv);
 /* ksqlDB's ksql-test-runner: statements, input and expected output files. */
 int mp_cmd_test_runner(int argc, char **argv);
+/* The HTTP server: ksqlDB's REST API and TensorFlow Serving's model API. */
+int mp_cmd_server(int argc, char **argv);
+/* Only the model endpoints, with tensorflow_model_server's flag names. */
+int mp_cmd_serve_models(int argc, char **argv);
 
 #endif

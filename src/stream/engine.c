@@ -1112,6 +1112,45 @@ int mp_engine_execute(mp_engine *en, const char *sql, const mp_engine_sink *sink
     return rc;
 }
 
+int mp_engine_validate(mp_engine *en, const char *sql, mp_error *e)
+{
+    mp_sql_script *script = NULL;
+    int rc = mp_sql_parse_script(sql, strlen(sql), &script, NULL, e);
+    if (rc)
+        return rc;
+    if (script->n != 1) {
+        rc = mp_error_set(e, MP_EINVAL, "expected exactly one statement, found %zu", script->n);
+        goto done;
+    }
+    const mp_sql_stmt *st = script->stmts[0];
+    pthread_mutex_lock(&en->mu);
+    mp_model_fns_bind_scope(en->registry_dir);
+    if (st->kind == MP_SQL_STMT_QUERY) {
+        const mp_sql_query *q = st->query;
+        if (q->emit != MP_SQL_EMIT_CHANGES) {
+            const mp_source *s = mp_catalog_find(&en->cat, q->from.name);
+            rc = mp_error_set(e, MP_EINVAL, "line %u:%u: %s; add EMIT CHANGES for a push query",
+                              q->pos.line, q->pos.col,
+                              s && s->kind == MP_SRC_STREAM
+                                  ? "pull queries on streams are not supported"
+                                  : "pull queries are not supported yet");
+        } else {
+            mp_splan plan;
+            rc = mp_splan_build(en, q, &plan, e);
+            if (!rc)
+                mp_splan_free(&plan);
+        }
+    } else if (st->kind == MP_SQL_STMT_PRINT) {
+        int32_t parts = 0;
+        rc = mp_log_partition_count(en->log, st->topic, &parts, e);
+    }
+    mp_model_fns_bind_scope(NULL);
+    pthread_mutex_unlock(&en->mu);
+done:
+    mp_sql_script_free(script);
+    return rc;
+}
+
 int mp_engine_stats(mp_engine *en, mp_engine_query_stat **out, size_t *n,
                     int64_t *processing_log_records, mp_error *e)
 {

@@ -68,6 +68,12 @@ void mp_engine_close(mp_engine *en);
  * at the first failing statement (earlier ones stay done). */
 int mp_engine_execute(mp_engine *en, const char *sql, const mp_engine_sink *sink, mp_error *e);
 
+/* Checks one query or PRINT statement as mp_engine_execute would before
+ * its first row (parse, names, types, models), without running it: a
+ * server answers a bad query with an error status instead of an empty
+ * stream. Other statements are only parsed. */
+int mp_engine_validate(mp_engine *en, const char *sql, mp_error *e);
+
 /* Properties that override the engine's SET ones for statements run by
  * the calling thread, until called again (NULL, NULL, 0 clears them): a
  * server passes each request's properties ("auto.offset.reset") this way
