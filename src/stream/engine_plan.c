@@ -124,26 +124,22 @@ static int slot_side(const mp_splan *p, size_t slot)
 /* The scope slot a column reference names, or a bind error. */
 static int column_slot(const mp_splan *p, const mp_sql_expr *x, size_t *slot, mp_error *e)
 {
-    int rc = 0;
-    for (;;) {
-        size_t hit = SIZE_MAX, n = 0;
-        for (size_t i = 0; i < p->nscope; i++) {
-            const mp_sql_scope_col *c = &p->scope[i];
-            if (strcmp(c->name, x->name) ||
-                (x->qualifier && (!c->source || strcmp(c->source, x->qualifier))))
-                continue;
-            if (n++ == 0)
-                hit = i;
-        }
-        if (n == 1) {
-            *slot = hit;
-            return 0;
-        }
-        break;
+    size_t hit = SIZE_MAX, n = 0;
+    for (size_t i = 0; i < p->nscope; i++) {
+        const mp_sql_scope_col *c = &p->scope[i];
+        if (strcmp(c->name, x->name) ||
+            (x->qualifier && (!c->source || strcmp(c->source, x->qualifier))))
+            continue;
+        if (n++ == 0)
+            hit = i;
+    }
+    if (n == 1) {
+        *slot = hit;
+        return 0;
     }
     /* Let the binder say why (unknown, ambiguous, unknown alias). */
     mp_sql_cexpr *ce = NULL;
-    rc = mp_sql_compile(x, &p->sc, &ce, e);
+    int rc = mp_sql_compile(x, &p->sc, &ce, e);
     mp_sql_cexpr_free(ce);
     return rc ? rc : mp_error_set(e, MP_EINVAL, "line %u:%u: cannot resolve join column", x->pos.line,
                                   x->pos.col);
@@ -245,6 +241,8 @@ static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error
         return mp_error_set(e, MP_ENOMEM, "out of memory");
     for (size_t i = 0; i < MP_ROW_PSEUDO; i++)
         p->scope[i] = (mp_sql_scope_col){pseudo_names[i], NULL, en->pseudo_types[i]};
+    if (p->has_rowkey) /* its type is the join columns', known below */
+        p->scope[MP_ROW_PSEUDO] = (mp_sql_scope_col){"ROWKEY", NULL, en->pseudo_types[0]};
     for (size_t i = 0; i < l->schema->ncols; i++)
         p->scope[p->lbase + i] = (mp_sql_scope_col){l->schema->cols[i].name, p->lqual,
                                                      l->schema->cols[i].type};
