@@ -10,7 +10,9 @@
  *   (CREATE STREAM ... AS SELECT), waits until its output topic holds
  *   every expected record, and prints one JSON line per row. REGISTRY
  *   holds the model `bench` (logistic regression over two numbers) for
- *   the PREDICT row. */
+ *   the PREDICT row. Row (e) joins pv_delim with a table of 10 000 users
+ *   (topic users_e, keyed User_0 .. User_9999, written before the stream
+ *   records in time so the table is loaded first). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +76,40 @@ static void fill(mp_log *log, const char *topic, size_t n, int json, FILE *value
     mp_buf_free(&b);
     free(recs);
     free(off);
+}
+
+/* The users table of row (e): key User_<i>, value "name_<i>,<region>",
+ * stamped before every pageview. */
+static void fill_users(mp_log *log, size_t nkeys)
+{
+    mp_error e = {0};
+    if (mp_log_topic_create(log, "users_e", 1, NULL, 0, &e))
+        die("create users topic", &e);
+    mp_record *recs = calloc(nkeys, sizeof *recs);
+    size_t *koff = calloc(nkeys, sizeof *koff), *voff = calloc(nkeys, sizeof *voff);
+    mp_buf kb = {0}, vb = {0};
+    if (!recs || !koff || !voff)
+        die("out of memory", NULL);
+    for (size_t i = 0; i < nkeys; i++) {
+        koff[i] = kb.len;
+        mp_buf_printf(&kb, "User_%zu", i);
+        voff[i] = vb.len;
+        mp_buf_printf(&vb, "name_%zu,region_%zu", i, i % 17);
+    }
+    for (size_t i = 0; i < nkeys; i++) {
+        size_t kend = i + 1 < nkeys ? koff[i + 1] : kb.len, vend = i + 1 < nkeys ? voff[i + 1] : vb.len;
+        recs[i] = (mp_record){.timestamp = 1510923224000LL, .key = (const uint8_t *)kb.data + koff[i],
+                              .key_len = (int32_t)(kend - koff[i]),
+                              .value = (const uint8_t *)vb.data + voff[i],
+                              .value_len = (int32_t)(vend - voff[i])};
+    }
+    if (mp_log_produce_batch(log, "users_e", 0, recs, nkeys, NULL, &e))
+        die("produce users", &e);
+    mp_buf_free(&kb);
+    mp_buf_free(&vb);
+    free(recs);
+    free(koff);
+    free(voff);
 }
 
 static double raw_read(mp_log *log, const char *topic, size_t *count)
@@ -142,6 +178,7 @@ int main(int argc, char **argv)
     double t0 = mp_clock_now();
     fill(log, "pv_delim", n, 0, vf);
     fill(log, "pv_json", n, 1, NULL);
+    fill_users(log, 10000);
     fclose(vf);
     fprintf(stderr, "bench_sql: wrote 2 x %zu records in %.1f s\n", n, mp_clock_now() - t0);
     size_t cnt;
@@ -162,7 +199,9 @@ int main(int argc, char **argv)
                           "CREATE STREAM pv_delim (viewtime BIGINT, userid VARCHAR, pageid VARCHAR, "
                           "amount DOUBLE, score DOUBLE) WITH (KAFKA_TOPIC='pv_delim', VALUE_FORMAT='DELIMITED');"
                           "CREATE STREAM pv_json (viewtime BIGINT, userid VARCHAR, pageid VARCHAR, "
-                          "amount DOUBLE, score DOUBLE) WITH (KAFKA_TOPIC='pv_json', VALUE_FORMAT='JSON');",
+                          "amount DOUBLE, score DOUBLE) WITH (KAFKA_TOPIC='pv_json', VALUE_FORMAT='JSON');"
+                          "CREATE TABLE users_e (userid VARCHAR PRIMARY KEY, name VARCHAR, region VARCHAR) "
+                          "WITH (KAFKA_TOPIC='users_e', VALUE_FORMAT='DELIMITED');",
                           NULL, &e))
         die("create streams", &e);
     int64_t kept = (int64_t)((n + 3) / 4);
@@ -185,6 +224,11 @@ int main(int argc, char **argv)
               "CREATE STREAM out_d WITH (PARTITIONS=1) AS SELECT viewtime, "
               "PREDICT('bench', amount, score) AS label FROM pv_delim;",
               "OUT_D", (int64_t)n, n);
+    /* (e) every pageview looks up its user in a 10 000-key table. */
+    run_query(en, log, "stream-table-join-10k-keys",
+              "CREATE STREAM out_e WITH (PARTITIONS=1) AS SELECT pv.userid, pv.pageid, pv.amount, "
+              "u.name, u.region FROM pv_delim pv JOIN users_e u ON pv.userid = u.userid;",
+              "OUT_E", (int64_t)n, n);
     mp_engine_close(en);
     mp_log_close(log, NULL);
     return 0;

@@ -746,13 +746,16 @@ int mp_cmd_test_runner(int argc, char **argv)
         goto done;
     }
     precreate_topics(r.log, sql);
+    mp_engine_test_hold(r.en, 1);
     if (mp_engine_execute(r.en, "SET 'auto.offset.reset'='earliest';", &quiet_sink, &e) ||
         mp_engine_execute(r.en, sql, &quiet_sink, &e)) {
         report_statement_error(sql_path, sql, &e);
         rc = 1;
         goto done;
     }
-    if ((rc = produce_inputs(&r, &in)))
+    rc = produce_inputs(&r, &in);
+    mp_engine_test_hold(r.en, 0);
+    if (rc)
         goto done;
     wait_for_queries(&r, (int64_t)(timeout * 1000));
     if ((rc = check_outputs(&r, &out, in.n == 0)) == 0)

@@ -360,6 +360,16 @@ static int next_query_id(mp_engine *en, const char *prefix, const char *name, ch
     return snprintf(buf, n, "%s_%s_%lld", prefix, name, (long long)off) >= (int)n ? -1 : 0;
 }
 
+/* True for SELECT ... FROM table JOIN table. */
+static int join_of_tables(const mp_engine *en, const mp_sql_query *q)
+{
+    if (!q->njoins)
+        return 0;
+    const mp_source *l = mp_catalog_find(&en->cat, q->from.name);
+    const mp_source *r = mp_catalog_find(&en->cat, q->joins[0].source.name);
+    return l && r && l->kind == MP_SRC_TABLE && r->kind == MP_SRC_TABLE;
+}
+
 static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
                           const mp_engine_sink *sink, mp_error *e)
 {
@@ -367,10 +377,15 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
         return mp_error_set(e, MP_EINVAL, "line %u:%u: CREATE MODEL is not supported yet",
                             st->pos.line, st->pos.col);
     int is_table = st->object == MP_SQL_OBJ_TABLE;
-    if (is_table != st->query->has_group_by)
+    /* A table-table join's result is a table too. */
+    int makes_table = st->query->has_group_by || join_of_tables(en, st->query);
+    if (is_table != makes_table)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: %s", st->pos.line, st->pos.col,
-                            is_table ? "CREATE TABLE AS SELECT needs GROUP BY (a table holds one row per key)"
-                                     : "GROUP BY makes a table: use CREATE TABLE ... AS SELECT");
+                            is_table ? "CREATE TABLE AS SELECT needs GROUP BY or a join of two tables "
+                                       "(a table holds one row per key)"
+                            : st->query->has_group_by
+                                ? "GROUP BY makes a table: use CREATE TABLE ... AS SELECT"
+                                : "a join of two tables makes a table: use CREATE TABLE ... AS SELECT");
     int rc = check_props(st, e);
     if (rc)
         return rc;
@@ -387,6 +402,10 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
     if ((rc = mp_splan_build(en, st->query, &plan, e)))
         return rc;
     plan.from_earliest = from_earliest(en);
+    if ((rc = mp_splan_join_key_check(&plan, st->name, e))) {
+        mp_splan_free(&plan);
+        return rc;
+    }
     mp_source *s = calloc(1, sizeof *s);
     if (!s) {
         mp_splan_free(&plan);
@@ -491,7 +510,8 @@ static int exec_drop(mp_engine *en, const mp_sql_stmt *st, const char *sql, cons
         return mp_error_set(e, MP_EINVAL, "cannot drop %s: query %s writes to it; TERMINATE %s first",
                             st->name, s->writer_query, s->writer_query);
     for (size_t i = 0; i < en->nqueries; i++)
-        if (!strcmp(mp_pquery_source(en->queries[i]), st->name))
+        if (!strcmp(mp_pquery_source(en->queries[i]), st->name) ||
+            (mp_pquery_source2(en->queries[i]) && !strcmp(mp_pquery_source2(en->queries[i]), st->name)))
             return mp_error_set(e, MP_EINVAL, "cannot drop %s: query %s reads from it; TERMINATE %s first",
                                 st->name, mp_pquery_id(en->queries[i]), mp_pquery_id(en->queries[i]));
     int rc = append_command(en, sql, e);
@@ -673,7 +693,9 @@ static int exec_describe(mp_engine *en, const mp_sql_stmt *st, const mp_engine_s
         cells q = {0};
         for (size_t i = 0; i < en->nqueries; i++) {
             const mp_pquery *pq = en->queries[i];
-            if (strcmp(mp_pquery_sink(pq), s->name) && strcmp(mp_pquery_source(pq), s->name))
+            const char *src2 = mp_pquery_source2(pq);
+            if (strcmp(mp_pquery_sink(pq), s->name) && strcmp(mp_pquery_source(pq), s->name) &&
+                (!src2 || strcmp(src2, s->name)))
                 continue;
             uint64_t in, out, err;
             mp_pquery_stats(pq, &in, &out, &err);
@@ -802,6 +824,73 @@ static int exec_insert_values(mp_engine *en, const mp_sql_stmt *st, const mp_eng
 
 /* ---- push queries ---- */
 
+typedef struct push_ctx {
+    mp_engine *en;
+    const char *qid;
+    const mp_engine_sink *sink;
+    const mp_splan *plan;
+    int64_t emitted;
+} push_ctx;
+
+static int push_row(void *ctx, const mp_value *out, int64_t ts, int tombstone)
+{
+    push_ctx *x = ctx;
+    (void)ts;
+    if (tombstone)
+        return 0;
+    int stop = x->sink && x->sink->row && x->sink->row(x->sink->ctx, x->plan->nout, out);
+    if (x->plan->limit >= 0 && ++x->emitted >= x->plan->limit)
+        stop = 1;
+    return stop;
+}
+
+static int push_stopped(void *ctx)
+{
+    push_ctx *x = ctx;
+    return x->sink && x->sink->cancelled && x->sink->cancelled(x->sink->ctx);
+}
+
+static void push_error(void *ctx, const char *topic, int32_t partition, int64_t offset, const char *msg)
+{
+    push_ctx *x = ctx;
+    mp_engine_processing_log(x->en, x->qid, topic ? topic : x->plan->src->topic, partition, offset, msg);
+}
+
+/* A push query over a join: the join loop persistent queries use too,
+ * printing rows instead of writing them. */
+static int exec_join_select(mp_engine *en, const mp_splan *plan, const mp_engine_sink *sink,
+                            mp_error *e)
+{
+    char **types = calloc(plan->nout + 1, sizeof *types);
+    if (!types)
+        return mp_error_set(e, MP_ENOMEM, "out of memory");
+    char qid[300];
+    snprintf(qid, sizeof qid, "transient_%s_%s_%ld", plan->src->name, plan->rsrc->name, ++en->query_seq);
+    for (size_t i = 0; i < plan->nout; i++) {
+        mp_buf b = {0};
+        mp_type_print(mp_sql_cexpr_type(plan->proj[i]), &b);
+        types[i] = b.data ? b.data : strdup("?");
+    }
+    if (sink && sink->header)
+        sink->header(sink->ctx, qid, plan->nout, (const char *const *)plan->names,
+                     (const char *const *)types);
+    push_ctx x = {.en = en, .qid = qid, .sink = sink, .plan = plan};
+    mp_join_io io = {.ctx = &x, .row = push_row, .stopped = push_stopped, .error = push_error};
+    int rc = 0;
+    if (plan->limit != 0) {
+        /* The catalog lock is not held while a push query runs. */
+        pthread_mutex_unlock(&en->mu);
+        rc = mp_join_run(en, plan, NULL, &io, e);
+        pthread_mutex_lock(&en->mu);
+    }
+    if (!rc)
+        say(sink, plan->limit >= 0 && x.emitted >= plan->limit ? "Limit Reached" : "Query terminated");
+    for (size_t i = 0; i < plan->nout; i++)
+        free(types[i]);
+    free(types);
+    return rc;
+}
+
 static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sink *sink, mp_error *e)
 {
     const mp_sql_query *q = st->query;
@@ -818,6 +907,11 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
     if (rc)
         return rc;
     plan.from_earliest = from_earliest(en);
+    if (plan.joined) {
+        rc = exec_join_select(en, &plan, sink, e);
+        mp_splan_free(&plan);
+        return rc;
+    }
     const mp_source *src = plan.src;
     int32_t np = src->partitions > 0 ? src->partitions : 1;
     mp_log_offset *pos = calloc((size_t)np, sizeof *pos);

@@ -22,6 +22,13 @@ enum { MP_ROW_ROWTIME, MP_ROW_ROWPARTITION, MP_ROW_ROWOFFSET, MP_ROW_PSEUDO };
 
 typedef struct mp_pquery mp_pquery;
 
+/* Which inputs a join has (the left one first). */
+typedef enum mp_join_kind {
+    MP_JOIN_STREAM_TABLE = 1,
+    MP_JOIN_STREAM_STREAM,
+    MP_JOIN_TABLE_TABLE,
+} mp_join_kind;
+
 typedef struct mp_prop {
     char *name, *value;
 } mp_prop;
@@ -40,6 +47,9 @@ struct mp_engine {
     int64_t replay_offset; /* the command being replayed */
     mp_type *pseudo_types[MP_ROW_PSEUDO];
     char *registry_dir;
+    /* Test support: while set, join queries read nothing, so input
+     * produced meanwhile is all there when they start (ordered by time). */
+    atomic_int hold;
 };
 
 /* A compiled SELECT over one stream: filter and projection. */
@@ -69,6 +79,25 @@ typedef struct mp_splan {
     int windowed;
     size_t ws_slot;
     int64_t win_size, win_advance, win_grace;
+    /* JOIN (joined = 1): src is the left source, rsrc the right one. The
+     * input scope is the joined row: ROWTIME, ROWPARTITION and ROWOFFSET
+     * of the record that produced it (ROWTIME is the result's time), then
+     * ROWKEY for a FULL OUTER join (the first non-null join key), then the
+     * left source's columns from lbase and the right's from rbase. */
+    int joined;
+    mp_join_kind jkind;
+    mp_sql_join_type jtype;   /* INNER, LEFT or FULL */
+    mp_source *rsrc;          /* borrowed from the catalog */
+    char *lqual, *rqual;      /* the aliases (or names) that qualify each side */
+    size_t lcol, rcol;        /* the join column in each source's schema */
+    size_t lbase, rbase;      /* first slot of each side's columns */
+    int has_rowkey;           /* FULL OUTER: slot MP_ROW_PSEUDO is ROWKEY */
+    /* Stream-stream: a right record joins a left one when
+     * left.ts - before <= right.ts <= left.ts + after. With GRACE PERIOD
+     * (has_grace), unmatched LEFT/FULL rows wait until their window closes;
+     * without, they are emitted at once (ksqlDB's older behaviour). */
+    int64_t within_before, within_after, join_grace;
+    int has_grace;
 } mp_splan;
 
 /* Most windows one record may fall in (SIZE / ADVANCE BY is checked). */
@@ -111,6 +140,15 @@ void mp_splan_free(mp_splan *p);
 /* The plan's output as a schema (keys first as they were marked). */
 int mp_splan_schema(const mp_splan *p, mp_schema **out, mp_error *e);
 
+/* The key ksqlDB gives a join's result must be selected by a persistent
+ * query: 0, or MP_EINVAL with ksqlDB's message naming the join columns. */
+int mp_splan_join_key_check(const mp_splan *p, const char *sink, mp_error *e);
+
+/* Decodes only the key of record r (the value columns are NULL): a
+ * table's tombstone. */
+int mp_row_decode_key(const mp_source *s, const mp_record *r, int32_t partition, mp_arena *a,
+                      mp_value *row, mp_error *e);
+
 /* Decodes record r of partition into row (MP_ROW_PSEUDO + schema columns).
  * MP_EINPUT for a bad record (message says where). */
 int mp_row_decode(const mp_source *s, const mp_record *r, int32_t partition, mp_arena *a,
@@ -123,6 +161,33 @@ void mp_engine_processing_log(mp_engine *en, const char *query_id, const char *t
 /* Property lookup (NULL if unset). Caller holds en->mu or is the only user. */
 const char *mp_engine_prop(const mp_engine *en, const char *name);
 
+/* Running a join (engine_join.c): one loop for push and persistent
+ * queries, reading both inputs in timestamp order (the earliest next
+ * record first, as Kafka Streams does), keeping the join's state, and
+ * handing each result row, after WHERE and the projection, to row(). */
+typedef struct mp_join_io {
+    void *ctx;
+    /* A result: the plan's nout projected values at time ts; tombstone: a
+     * table-table result that no longer exists (only the key is meant).
+     * Nonzero stops the run. */
+    int (*row)(void *ctx, const mp_value *out, int64_t ts, int tombstone);
+    /* The end of a round of reading: pos (n entries) is where the next
+     * record of each input partition is. Nonzero stops the run. */
+    int (*round_end)(void *ctx, const mp_log_offset *pos, size_t n);
+    /* Polled between rounds; nonzero stops the run. */
+    int (*stopped)(void *ctx);
+    /* A record or expression that failed; the run goes on. */
+    void (*error)(void *ctx, const char *topic, int32_t partition, int64_t offset, const char *msg);
+    atomic_uint_least64_t *in, *late; /* counters (may be NULL) */
+} mp_join_io;
+
+/* Runs the join in p until io stops it. group: the consumer group whose
+ * committed offsets to resume from, after rebuilding the state from the
+ * inputs up to them (NULL: a push query, starting at the earliest or
+ * latest offsets). Returns 0 or the error that stopped it. */
+int mp_join_run(mp_engine *en, const mp_splan *p, const char *group, const mp_join_io *io,
+                mp_error *e);
+
 /* Persistent queries (engine_pquery.c). */
 int mp_pquery_start(mp_engine *en, const char *id, const char *sql, mp_splan *plan,
                     mp_source *sink, mp_error *e);
@@ -131,6 +196,8 @@ const char *mp_pquery_id(const mp_pquery *q);
 const char *mp_pquery_sql(const mp_pquery *q);
 const char *mp_pquery_sink(const mp_pquery *q);
 const char *mp_pquery_source(const mp_pquery *q);
+/* A join's right source, or NULL. */
+const char *mp_pquery_source2(const mp_pquery *q);
 void mp_pquery_stats(const mp_pquery *q, uint64_t *in, uint64_t *out, uint64_t *errors);
 /* 1 when a write failed and the query stopped (status ERROR). */
 int mp_pquery_failed(const mp_pquery *q);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "stream/engine_internal.h"
 
 static const char *const pseudo_names[MP_ROW_PSEUDO] = {"ROWTIME", "ROWPARTITION", "ROWOFFSET"};
@@ -13,6 +14,8 @@ void mp_splan_free(mp_splan *p)
     if (!p)
         return;
     free(p->scope);
+    free(p->lqual);
+    free(p->rqual);
     mp_sql_cexpr_free(p->where);
     for (size_t i = 0; i < p->ngroup; i++)
         mp_sql_cexpr_free(p->group[i]);
@@ -90,13 +93,400 @@ static void item_name(const mp_sql_select_item *it, size_t i, char *buf, size_t 
         snprintf(buf, n, "KSQL_COL_%zu", i);
 }
 
+
+/* ---- joins ---- */
+
+static const char *join_words(mp_sql_join_type t)
+{
+    switch (t) {
+    case MP_SQL_JOIN_LEFT:
+        return "LEFT [OUTER] JOIN";
+    case MP_SQL_JOIN_RIGHT:
+        return "RIGHT [OUTER] JOIN";
+    case MP_SQL_JOIN_FULL:
+        return "[FULL] OUTER JOIN";
+    default:
+        return "[INNER] JOIN";
+    }
+}
+
+/* Which side a slot of the joined scope belongs to: 0 left, 1 right, -1
+ * neither (pseudo columns, ROWKEY). */
+static int slot_side(const mp_splan *p, size_t slot)
+{
+    if (slot >= p->rbase)
+        return 1;
+    if (slot >= p->lbase)
+        return 0;
+    return -1;
+}
+
+/* The scope slot a column reference names, or a bind error. */
+static int column_slot(const mp_splan *p, const mp_sql_expr *x, size_t *slot, mp_error *e)
+{
+    size_t hit = SIZE_MAX, n = 0;
+    for (size_t i = 0; i < p->nscope; i++) {
+        const mp_sql_scope_col *c = &p->scope[i];
+        if (strcmp(c->name, x->name) ||
+            (x->qualifier && (!c->source || strcmp(c->source, x->qualifier))))
+            continue;
+        if (n++ == 0)
+            hit = i;
+    }
+    if (n == 1) {
+        *slot = hit;
+        return 0;
+    }
+    /* Let the binder say why (unknown, ambiguous, unknown alias). */
+    mp_sql_cexpr *ce = NULL;
+    int rc = mp_sql_compile(x, &p->sc, &ce, e);
+    mp_sql_cexpr_free(ce);
+    return rc ? rc : mp_error_set(e, MP_EINVAL, "line %u:%u: cannot resolve join column", x->pos.line,
+                                  x->pos.col);
+}
+
+/* "L.A = R.B" with source names, as ksqlDB words join conditions. */
+static void condition_text(const mp_splan *p, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s.%s = %s.%s", p->src->name, p->src->schema->cols[p->lcol].name,
+             p->rsrc->name, p->rsrc->schema->cols[p->rcol].name);
+}
+
+static int only_key(const mp_source *s, size_t col)
+{
+    return s->schema->cols[col].ns == MP_COL_KEY && mp_schema_count(s->schema, MP_COL_KEY) == 1;
+}
+
+static int dur_ms(mp_sql_duration d, int64_t *ms, const mp_sql_join *j, mp_error *e)
+{
+    if (mp_sql_duration_ms(d, ms))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: WITHIN duration out of range",
+                            j->source.pos.line, j->source.pos.col);
+    return 0;
+}
+
+/* Checks the sources and the ON condition of a join and builds its scope. */
+static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *e)
+{
+    const mp_sql_join *j = &q->joins[0];
+    if (q->njoins > 1)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: joins of more than two sources are not "
+                            "supported yet", q->joins[1].source.pos.line, q->joins[1].source.pos.col);
+    if (q->has_group_by || q->window)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: GROUP BY over a join is not supported yet; "
+                            "write the join into a stream with CREATE STREAM AS SELECT and aggregate "
+                            "that", q->pos.line, q->pos.col);
+    mp_source *l = mp_catalog_find(&en->cat, q->from.name);
+    if (!l)
+        return mp_error_set(e, MP_ENOTFOUND, "line %u:%u: %s does not exist", q->from.pos.line,
+                            q->from.pos.col, q->from.name);
+    mp_source *r = mp_catalog_find(&en->cat, j->source.name);
+    if (!r)
+        return mp_error_set(e, MP_ENOTFOUND, "line %u:%u: %s does not exist", j->source.pos.line,
+                            j->source.pos.col, j->source.name);
+    const char *lq = q->from.alias ? q->from.alias : l->name;
+    const char *rq = j->source.alias ? j->source.alias : r->name;
+    if (l == r)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: joining %s with itself is not supported yet",
+                            j->source.pos.line, j->source.pos.col, l->name);
+    if (!strcmp(lq, rq))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: both sides of the join are called %s; give "
+                            "one an alias", j->source.pos.line, j->source.pos.col, lq);
+    int ls = l->kind == MP_SRC_STREAM, rs = r->kind == MP_SRC_STREAM;
+    if (!ls && rs)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join order: table-stream joins are not "
+                            "supported; only stream-table joins. Got %s %s %s.", q->from.pos.line,
+                            q->from.pos.col, lq, join_words(j->type), rq);
+    p->jkind = ls && rs ? MP_JOIN_STREAM_STREAM : ls ? MP_JOIN_STREAM_TABLE : MP_JOIN_TABLE_TABLE;
+    if (p->jkind == MP_JOIN_STREAM_TABLE &&
+        (j->type == MP_SQL_JOIN_FULL || j->type == MP_SQL_JOIN_RIGHT))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join type: %s join not supported for "
+                            "stream-table join. Got %s %s %s.", j->source.pos.line, j->source.pos.col,
+                            j->type == MP_SQL_JOIN_FULL ? "full-outer" : "right-outer", lq,
+                            join_words(j->type), rq);
+    if (j->type == MP_SQL_JOIN_RIGHT)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: RIGHT JOIN is not supported yet; swap the "
+                            "sources and use LEFT JOIN", j->source.pos.line, j->source.pos.col);
+    if (p->jkind == MP_JOIN_STREAM_STREAM && !j->has_within)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Stream-Stream joins must have a WITHIN clause "
+                            "specified. None was provided.", j->source.pos.line, j->source.pos.col);
+    if (p->jkind != MP_JOIN_STREAM_STREAM && j->has_within)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: A window definition was provided for a %s "
+                            "join. These joins are not windowed. Please drop the window definition "
+                            "(ie, the WITHIN clause) and try to execute your join again.",
+                            j->source.pos.line, j->source.pos.col,
+                            p->jkind == MP_JOIN_STREAM_TABLE ? "Stream-Table" : "Table-Table");
+    int rc;
+    if (j->has_within) {
+        if ((rc = dur_ms(j->before, &p->within_before, j, e)) ||
+            (rc = dur_ms(j->after, &p->within_after, j, e)))
+            return rc;
+        p->join_grace = 24LL * 3600 * 1000; /* ksqlDB's default */
+        if (j->has_grace && (rc = dur_ms(j->grace, &p->join_grace, j, e)))
+            return rc;
+        p->has_grace = j->has_grace;
+    }
+    p->joined = 1;
+    p->jtype = j->type;
+    p->src = l;
+    p->rsrc = r;
+    if (!(p->lqual = strdup(lq)) || !(p->rqual = strdup(rq)))
+        return mp_error_set(e, MP_ENOMEM, "out of memory");
+    p->has_rowkey = j->type == MP_SQL_JOIN_FULL;
+    p->lbase = MP_ROW_PSEUDO + (p->has_rowkey ? 1 : 0);
+    p->rbase = p->lbase + l->schema->ncols;
+    p->nscope = p->rbase + r->schema->ncols;
+    p->scope = calloc(p->nscope, sizeof *p->scope);
+    if (!p->scope)
+        return mp_error_set(e, MP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < MP_ROW_PSEUDO; i++)
+        p->scope[i] = (mp_sql_scope_col){pseudo_names[i], NULL, en->pseudo_types[i]};
+    if (p->has_rowkey) /* its type is the join columns', known below */
+        p->scope[MP_ROW_PSEUDO] = (mp_sql_scope_col){"ROWKEY", NULL, en->pseudo_types[0]};
+    for (size_t i = 0; i < l->schema->ncols; i++)
+        p->scope[p->lbase + i] = (mp_sql_scope_col){l->schema->cols[i].name, p->lqual,
+                                                     l->schema->cols[i].type};
+    for (size_t i = 0; i < r->schema->ncols; i++)
+        p->scope[p->rbase + i] = (mp_sql_scope_col){r->schema->cols[i].name, p->rqual,
+                                                     r->schema->cols[i].type};
+    p->sc = (mp_sql_scope){.ncols = p->nscope, .cols = p->scope, .fns = en->fns};
+    /* ON: one equality of a column of each side (ksqlDB's restriction). */
+    const mp_sql_expr *on = j->on;
+    if (on->kind != MP_SQL_EXPR_BINARY || on->op < MP_SQL_OP_EQ || on->op > MP_SQL_OP_GE) {
+        mp_buf b = {0};
+        mp_sql_expr_print(on, 0, &b);
+        rc = mp_error_set(e, MP_EINVAL, "line %u:%u: Unsupported join expression: %s", on->pos.line,
+                          on->pos.col, b.data ? b.data : "?");
+        mp_buf_free(&b);
+        return rc;
+    }
+    if (on->op != MP_SQL_OP_EQ)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Only equality join criteria is supported.",
+                            on->pos.line, on->pos.col);
+    const mp_sql_expr *sides[2] = {on->a, on->b};
+    size_t slots[2];
+    for (int k = 0; k < 2; k++) {
+        if (sides[k]->kind != MP_SQL_EXPR_COLUMN)
+            return mp_error_set(e, MP_EINVAL, "line %u:%u: joining on an expression is not supported "
+                                "yet; join on a column of each source", sides[k]->pos.line,
+                                sides[k]->pos.col);
+        if ((rc = column_slot(p, sides[k], &slots[k], e)))
+            return rc;
+    }
+    int s0 = slot_side(p, slots[0]), s1 = slot_side(p, slots[1]);
+    if (s0 < 0 || s1 < 0 || s0 == s1)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join condition: each side of = must "
+                            "be a column of a different source (%s or %s)", on->pos.line, on->pos.col,
+                            lq, rq);
+    size_t ls_slot = s0 == 0 ? slots[0] : slots[1], rs_slot = s0 == 0 ? slots[1] : slots[0];
+    p->lcol = ls_slot - p->lbase;
+    p->rcol = rs_slot - p->rbase;
+    char cond[512];
+    condition_text(p, cond, sizeof cond);
+    if (p->jkind == MP_JOIN_STREAM_TABLE && !only_key(r, p->rcol))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join condition: stream-table joins "
+                            "require to join on the table's primary key. Got %s.", on->pos.line,
+                            on->pos.col, cond);
+    if (p->jkind == MP_JOIN_TABLE_TABLE && !only_key(r, p->rcol))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join condition: table-table joins "
+                            "require to join on the primary key of the right input table. Got %s.",
+                            on->pos.line, on->pos.col, cond);
+    if (p->jkind == MP_JOIN_TABLE_TABLE && !only_key(l, p->lcol))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: foreign-key table-table joins are not "
+                            "supported yet: join on the primary keys of both tables. Got %s.",
+                            on->pos.line, on->pos.col, cond);
+    const mp_type *lt = l->schema->cols[p->lcol].type, *rt = r->schema->cols[p->rcol].type;
+    if (!mp_type_equal(lt, rt)) {
+        mp_buf a = {0}, b = {0};
+        mp_type_print(lt, &a);
+        mp_type_print(rt, &b);
+        rc = mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join condition: types don't match. "
+                          "Got %s.%s{%s} = %s.%s{%s}.", on->pos.line, on->pos.col, lq,
+                          l->schema->cols[p->lcol].name, a.data ? a.data : "?", rq,
+                          r->schema->cols[p->rcol].name, b.data ? b.data : "?");
+        mp_buf_free(&a);
+        mp_buf_free(&b);
+        return rc;
+    }
+    if (p->has_rowkey) {
+        p->scope[MP_ROW_PSEUDO] = (mp_sql_scope_col){"ROWKEY", NULL, lt};
+    }
+    /* Both inputs are read by one task here, but ksqlDB's rule stands so
+     * that statements move between the two unchanged. */
+    if (l->partitions != r->partitions)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Can't join `%s` with `%s` since the number of "
+                            "partitions don't match. `%s` partitions = %d; `%s` partitions = %d. Please "
+                            "repartition either one so that the number of partitions match.",
+                            j->source.pos.line, j->source.pos.col, lq, rq, lq, (int)l->partitions, rq,
+                            (int)r->partitions);
+    return 0;
+}
+
+/* True when column name c is a column of both join sources. */
+static int in_both(const mp_splan *p, const char *c)
+{
+    return mp_schema_find(p->src->schema, c) >= 0 && mp_schema_find(p->rsrc->schema, c) >= 0;
+}
+
+/* Adds the columns of one side (or both, side < 0) as QUAL_COL, as ksqlDB
+ * names the columns of SELECT * over a join. */
+static int add_join_star(mp_splan *p, int side, mp_error *e)
+{
+    char name[512];
+    int rc;
+    if (side < 0 && p->has_rowkey) {
+        mp_sql_expr *ref = mp_sql_expr_column(NULL, "ROWKEY");
+        mp_sql_cexpr *ce = NULL;
+        if (!ref)
+            return mp_error_set(e, MP_ENOMEM, "out of memory");
+        rc = mp_sql_compile(ref, &p->sc, &ce, e);
+        mp_sql_expr_free(ref);
+        if (rc || (rc = add_out(p, ce, "ROWKEY", 0, e)))
+            return rc;
+    }
+    for (int s = 0; s < 2; s++) {
+        if (side >= 0 && side != s)
+            continue;
+        const mp_source *src = s ? p->rsrc : p->src;
+        const char *qual = s ? p->rqual : p->lqual;
+        for (size_t c = 0; c < src->schema->ncols; c++) {
+            mp_sql_expr *ref = mp_sql_expr_column(qual, src->schema->cols[c].name);
+            mp_sql_cexpr *ce = NULL;
+            if (!ref)
+                return mp_error_set(e, MP_ENOMEM, "out of memory");
+            rc = mp_sql_compile(ref, &p->sc, &ce, e);
+            mp_sql_expr_free(ref);
+            snprintf(name, sizeof name, "%s_%s", qual, src->schema->cols[c].name);
+            if (rc || (rc = add_out(p, ce, name, 0, e)))
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* The result's key: ROWKEY for a FULL OUTER join, else the left join
+ * column if selected, else the right one (ksqlDB's choice). The slot of
+ * each output column that is a plain column is in colslot (SIZE_MAX for
+ * others). */
+static void mark_join_key(mp_splan *p, const size_t *colslot)
+{
+    size_t want[2] = {p->lbase + p->lcol, p->rbase + p->rcol};
+    size_t nwant = 2;
+    if (p->has_rowkey) {
+        want[0] = MP_ROW_PSEUDO;
+        nwant = 1;
+    }
+    for (size_t w = 0; w < nwant; w++)
+        for (size_t i = 0; i < p->nout; i++)
+            if (colslot[i] == want[w]) {
+                p->is_key[i] = 1;
+                return;
+            }
+}
+
+int mp_splan_join_key_check(const mp_splan *p, const char *sink, mp_error *e)
+{
+    if (!p->joined)
+        return 0;
+    for (size_t i = 0; i < p->nout; i++)
+        if (p->is_key[i])
+            return 0;
+    if (p->has_rowkey)
+        return mp_error_set(e, MP_EINVAL, "Key missing from projection (ie, SELECT). The query used "
+                            "to build `%s` must include the join expression ROWKEY in its projection "
+                            "(eg, SELECT ROWKEY...). ROWKEY was added as a synthetic key column because "
+                            "the join criteria did not match any source column. This expression must "
+                            "be included in the projection and may be aliased.", sink);
+    const char *lc = p->src->schema->cols[p->lcol].name, *rc = p->rsrc->schema->cols[p->rcol].name;
+    return mp_error_set(e, MP_EINVAL, "The query used to build `%s` must include the join expressions "
+                        "%s.%s or %s.%s in its projection (eg, SELECT %s.%s...).", sink, p->lqual, lc,
+                        p->rqual, rc, p->lqual, lc);
+}
+
+/* The select list of a join. */
+static int plan_join_items(mp_splan *p, const mp_sql_query *q, mp_error *e)
+{
+    size_t *colslot = calloc(q->nitems * 2 + p->nscope + 1, sizeof *colslot);
+    if (!colslot)
+        return mp_error_set(e, MP_ENOMEM, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; i < q->nitems && !rc; i++) {
+        const mp_sql_select_item *it = &q->items[i];
+        size_t before = p->nout;
+        if (it->kind == MP_SQL_ITEM_ALL) {
+            rc = add_join_star(p, -1, e);
+        } else if (it->kind == MP_SQL_ITEM_SOURCE_ALL) {
+            int side = !strcmp(it->source, p->lqual) ? 0 : !strcmp(it->source, p->rqual) ? 1 : -1;
+            if (side < 0)
+                rc = mp_error_set(e, MP_EINVAL, "line %u:%u: unknown source '%s' (the join's sources "
+                                  "are %s and %s)", it->pos.line, it->pos.col, it->source, p->lqual,
+                                  p->rqual);
+            else
+                rc = add_join_star(p, side, e);
+        } else if (it->kind != MP_SQL_ITEM_EXPR) {
+            rc = mp_error_set(e, MP_EINVAL, "line %u:%u: this select item is not supported yet",
+                              it->pos.line, it->pos.col);
+        } else {
+            mp_sql_cexpr *ce = NULL;
+            if ((rc = mp_sql_compile(it->expr, &p->sc, &ce, e)))
+                break;
+            char name[512];
+            size_t slot = SIZE_MAX;
+            if (it->expr->kind == MP_SQL_EXPR_COLUMN && column_slot(p, it->expr, &slot, NULL) == 0 &&
+                !it->alias) {
+                /* ksqlDB: a column both sources have is named QUAL_COL. */
+                int side = slot_side(p, slot);
+                if (side >= 0 && in_both(p, it->expr->name))
+                    snprintf(name, sizeof name, "%s_%s", side ? p->rqual : p->lqual, it->expr->name);
+                else
+                    snprintf(name, sizeof name, "%s", it->expr->name);
+            } else {
+                if (it->expr->kind == MP_SQL_EXPR_COLUMN)
+                    column_slot(p, it->expr, &slot, NULL);
+                item_name(it, i, name, sizeof name);
+            }
+            if (!(rc = add_out(p, ce, name, 0, e)))
+                colslot[p->nout - 1] = slot;
+            continue;
+        }
+        /* Star items: each added column is the slot it reads. */
+        for (size_t k = before; !rc && k < p->nout; k++) {
+            size_t off = k - before;
+            if (it->kind == MP_SQL_ITEM_ALL) {
+                colslot[k] = p->has_rowkey ? (off == 0 ? MP_ROW_PSEUDO : p->lbase + off - 1)
+                                           : p->lbase + off;
+            } else {
+                colslot[k] = (!strcmp(it->source, p->lqual) ? p->lbase : p->rbase) + off;
+            }
+        }
+    }
+    if (!rc)
+        mark_join_key(p, colslot);
+    free(colslot);
+    return rc;
+}
+
 int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *e)
 {
     memset(p, 0, sizeof *p);
     p->limit = q->has_limit ? q->limit : -1;
-    if (q->njoins)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: joins are not supported yet",
-                            q->joins[0].source.pos.line, q->joins[0].source.pos.col);
+    if (q->njoins) {
+        int rc = q->has_partition_by
+                     ? mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY is not supported yet",
+                                    q->pos.line, q->pos.col)
+                     : plan_join(en, q, p, e);
+        if (!rc && q->where && !(rc = mp_sql_compile(q->where, &p->sc, &p->where, e)) &&
+            mp_sql_cexpr_type(p->where)->kind != MP_TYPE_BOOLEAN &&
+            mp_sql_cexpr_type(p->where)->kind != MP_TYPE_NULL)
+            rc = mp_error_set(e, MP_EINVAL, "line %u:%u: WHERE needs a BOOLEAN condition, got %s",
+                              q->where->pos.line, q->where->pos.col,
+                              mp_type_kind_name(mp_sql_cexpr_type(p->where)->kind));
+        if (!rc)
+            rc = plan_join_items(p, q, e);
+        if (rc)
+            mp_splan_free(p);
+        return rc;
+    }
     if (q->window && q->window->kind == MP_SQL_WINDOW_SESSION)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: SESSION windows are not supported yet "
                             "(TUMBLING and HOPPING are)", q->pos.line, q->pos.col);
@@ -304,6 +694,25 @@ int mp_splan_schema(const mp_splan *p, mp_schema **out, mp_error *e)
         return rc;
     }
     *out = s;
+    return 0;
+}
+
+int mp_row_decode_key(const mp_source *s, const mp_record *r, int32_t partition, mp_arena *a,
+                      mp_value *row, mp_error *e)
+{
+    row[MP_ROW_ROWTIME] = mp_v_bigint(r->timestamp);
+    row[MP_ROW_ROWPARTITION] = mp_v_int(partition);
+    row[MP_ROW_ROWOFFSET] = mp_v_bigint(r->offset);
+    mp_value *cols = row + MP_ROW_PSEUDO;
+    for (size_t i = 0; i < s->schema->ncols; i++)
+        cols[i] = mp_v_null_of(s->schema->cols[i].type);
+    if (s->key_codec && mp_codec_ncols(s->key_codec) && r->key_len >= 0) {
+        int rc = mp_codec_decode(s->key_codec, r->key, (size_t)r->key_len, a, cols, e);
+        if (rc < 0) {
+            mp_error_prefix(e, "key");
+            return rc;
+        }
+    }
     return 0;
 }
 

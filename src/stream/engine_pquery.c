@@ -147,6 +147,7 @@ const char *mp_pquery_id(const mp_pquery *q) { return q->id; }
 const char *mp_pquery_sql(const mp_pquery *q) { return q->sql; }
 const char *mp_pquery_sink(const mp_pquery *q) { return q->sink->name; }
 const char *mp_pquery_source(const mp_pquery *q) { return q->plan.src->name; }
+const char *mp_pquery_source2(const mp_pquery *q) { return q->plan.rsrc ? q->plan.rsrc->name : NULL; }
 
 void mp_pquery_stats(const mp_pquery *q, uint64_t *in, uint64_t *out, uint64_t *errors)
 {
@@ -259,6 +260,106 @@ static void fail_query(mp_pquery *q, const char *topic, const mp_error *e)
 int mp_pquery_failed(const mp_pquery *q) { return atomic_load(&q->failed); }
 
 uint64_t mp_pquery_late(const mp_pquery *q) { return atomic_load(&q->late); }
+
+
+/* ---- a persistent join: the shared join loop, writing into the sink ---- */
+
+typedef struct jsink {
+    mp_pquery *q;
+    mp_value *sout;   /* the sink's columns */
+    size_t *slot;     /* output column -> sink column */
+    mp_record *recs;
+    size_t n, cap;
+    mp_buf kb, vb;
+    mp_error e;
+} jsink;
+
+static int jsink_row(void *ctx, const mp_value *out, int64_t ts, int tombstone)
+{
+    jsink *x = ctx;
+    mp_pquery *q = x->q;
+    if (x->n == x->cap) {
+        size_t nc = x->cap ? 2 * x->cap : 1024;
+        mp_record *nr = realloc(x->recs, nc * sizeof *nr);
+        if (!nr) {
+            mp_error_set(&x->e, MP_ENOMEM, "out of memory");
+            fail_query(q, q->sink->topic, &x->e);
+            return 1;
+        }
+        x->recs = nr;
+        x->cap = nc;
+    }
+    for (size_t c = 0; c < q->plan.nout; c++)
+        x->sout[x->slot[c]] = out[c];
+    if (encode_row(q->sink, x->sout, &x->kb, &x->vb, &x->recs[x->n], ts, &x->e)) {
+        record_error(q, q->sink->topic, -1, -1, x->e.msg);
+        return 0;
+    }
+    /* A table-table result that no longer exists: its key's tombstone. */
+    if (tombstone)
+        x->recs[x->n].value_len = -1;
+    x->n++;
+    return 0;
+}
+
+/* Output first, then the input positions it includes (at-least-once). */
+static int jsink_round_end(void *ctx, const mp_log_offset *pos, size_t n)
+{
+    jsink *x = ctx;
+    mp_pquery *q = x->q;
+    for (size_t i = 0; i < x->n; i++) {
+        if (x->recs[i].key_len >= 0)
+            x->recs[i].key = (const uint8_t *)x->kb.data + (uintptr_t)x->recs[i].key;
+        if (x->recs[i].value_len >= 0)
+            x->recs[i].value = (const uint8_t *)x->vb.data + (uintptr_t)x->recs[i].value;
+    }
+    if (x->n && mp_log_produce_batch(q->en->log, q->sink->topic, MP_LOG_ANY_PARTITION, x->recs, x->n,
+                                     NULL, &x->e)) {
+        fail_query(q, q->sink->topic, &x->e);
+        return 1;
+    }
+    atomic_fetch_add(&q->out, x->n);
+    x->n = 0;
+    x->kb.len = x->vb.len = 0;
+    mp_log_commit(q->en->log, q->id, pos, n, NULL);
+    return 0;
+}
+
+static int jsink_stopped(void *ctx)
+{
+    jsink *x = ctx;
+    return atomic_load(&x->q->stop) || atomic_load(&x->q->failed);
+}
+
+static void jsink_error(void *ctx, const char *topic, int32_t partition, int64_t offset, const char *msg)
+{
+    jsink *x = ctx;
+    record_error(x->q, topic ? topic : x->q->plan.src->topic, partition, offset, msg);
+}
+
+static void *run_join(void *arg)
+{
+    mp_pquery *q = arg;
+    jsink x = {.q = q};
+    x.sout = calloc(q->sink->schema->ncols + 1, sizeof *x.sout);
+    x.slot = calloc(q->plan.nout + 1, sizeof *x.slot);
+    if (x.sout && x.slot) {
+        for (size_t i = 0; i < q->plan.nout; i++)
+            x.slot[i] = (size_t)mp_schema_find(q->sink->schema, q->plan.names[i]);
+        mp_join_io io = {.ctx = &x, .row = jsink_row, .round_end = jsink_round_end,
+                         .stopped = jsink_stopped, .error = jsink_error, .in = &q->in,
+                         .late = &q->late};
+        mp_error e = {0};
+        if (mp_join_run(q->en, &q->plan, q->id, &io, &e))
+            fail_query(q, q->plan.src->topic, &e);
+    }
+    free(x.sout);
+    free(x.slot);
+    free(x.recs);
+    mp_buf_free(&x.kb);
+    mp_buf_free(&x.vb);
+    return NULL;
+}
 
 static void *run(void *arg)
 {
@@ -546,7 +647,7 @@ int mp_pquery_start(mp_engine *en, const char *id, const char *sql, mp_splan *pl
         pquery_free(q);
         return rc;
     }
-    if (pthread_create(&q->thread, NULL, run, q)) {
+    if (pthread_create(&q->thread, NULL, q->plan.joined ? run_join : run, q)) {
         *plan = q->plan;
         pquery_free(q);
         return mp_error_set(e, MP_EIO, "cannot start a thread for query %s", id);

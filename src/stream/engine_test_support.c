@@ -216,26 +216,35 @@ int mp_engine_test_idle(mp_engine *en, uint64_t *progress)
     pthread_mutex_lock(&en->mu);
     for (size_t i = 0; i < en->nqueries; i++) {
         const mp_pquery *q = en->queries[i];
-        const mp_source *src = mp_catalog_find(&en->cat, mp_pquery_source(q));
         const mp_source *sink = mp_catalog_find(&en->cat, mp_pquery_sink(q));
         if (sink)
             mix_topic(en->log, sink->topic, &h);
-        int32_t np = 0;
-        if (!src || mp_log_partition_count(en->log, src->topic, &np, NULL))
-            continue;
-        for (int32_t p = 0; p < np; p++) {
-            int64_t earliest = 0, latest = 0, committed = -1;
-            mp_log_offsets(en->log, src->topic, p, &earliest, &latest, NULL);
-            mp_log_committed(en->log, mp_pquery_id(q), src->topic, p, &committed, NULL);
-            h = mix(mix(h, latest), committed);
-            /* No commit yet: the query has read nothing, which is all
-             * there is only when the partition is empty. */
-            if ((committed < 0 ? earliest : committed) < latest)
-                idle = 0;
+        /* A join reads two sources. */
+        for (int side = 0; side < 2; side++) {
+            const char *name = side ? mp_pquery_source2(q) : mp_pquery_source(q);
+            const mp_source *src = name ? mp_catalog_find(&en->cat, name) : NULL;
+            int32_t np = 0;
+            if (!src || mp_log_partition_count(en->log, src->topic, &np, NULL))
+                continue;
+            for (int32_t p = 0; p < np; p++) {
+                int64_t earliest = 0, latest = 0, committed = -1;
+                mp_log_offsets(en->log, src->topic, p, &earliest, &latest, NULL);
+                mp_log_committed(en->log, mp_pquery_id(q), src->topic, p, &committed, NULL);
+                h = mix(mix(h, latest), committed);
+                /* No commit yet: the query has read nothing, which is all
+                 * there is only when the partition is empty. */
+                if ((committed < 0 ? earliest : committed) < latest)
+                    idle = 0;
+            }
         }
     }
     pthread_mutex_unlock(&en->mu);
     if (progress)
         *progress = h;
     return idle;
+}
+
+void mp_engine_test_hold(mp_engine *en, int on)
+{
+    atomic_store(&en->hold, on);
 }

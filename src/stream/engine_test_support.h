@@ -51,4 +51,10 @@ int mp_engine_test_deserialize(mp_engine *en, const char *topic, int is_key, con
  * moves: equal values from two calls mean nothing happened in between. */
 int mp_engine_test_idle(mp_engine *en, uint64_t *progress);
 
+/* on = 1: join queries wait before reading anything (test-runner sets it
+ * before running the statements and clears it once the inputs are all
+ * produced, so a join sees both inputs and reads them in timestamp order,
+ * as ksql-test-runner's records are processed in order). */
+void mp_engine_test_hold(mp_engine *en, int on);
+
 #endif
