@@ -87,6 +87,8 @@ int mp_cmd_sql(int argc, char **argv);
 int mp_cmd_test_runner(int argc, char **argv);
 /* The HTTP server: ksqlDB's REST API and TensorFlow Serving's model API. */
 int mp_cmd_server(int argc, char **argv);
+/* The `mlpipe sql` shell against a server's ksqlDB REST API. */
+int mp_cmd_ksql(int argc, char **argv);
 /* Only the model endpoints, with tensorflow_model_server's flag names. */
 int mp_cmd_serve_models(int argc, char **argv);
 

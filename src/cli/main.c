@@ -25,6 +25,7 @@ static const char usage[] =
     "  sql      streaming SQL (ksqlDB dialect): streams, push and persistent queries\n"
     "  test-runner  test SQL statements against input and expected output records\n"
     "           (ksqlDB's ksql-test-runner files)\n"
+    "  ksql     the sql shell against a server, over ksqlDB's REST API\n"
     "  server   ksqlDB's REST API, TensorFlow Serving's model API and /metrics on one port\n"
     "  serve-models  TensorFlow Serving's REST API for a model directory\n"
     "           (tensorflow_model_server's flags)\n"
@@ -42,6 +43,7 @@ static const struct command commands[] = {
     {"topic", mp_cmd_topic},   {"produce", mp_cmd_produce}, {"consume", mp_cmd_consume},
     {"sql", mp_cmd_sql},       {"test-runner", mp_cmd_test_runner},
     {"server", mp_cmd_server}, {"serve-models", mp_cmd_serve_models},
+    {"ksql", mp_cmd_ksql},
 };
 
 int main(int argc, char **argv)
