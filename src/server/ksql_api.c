@@ -446,8 +446,9 @@ static json_t *describe_function_entity(const capture *c)
     const char *cat = strstr(t->title, "Category: ");
     if (cat && (cat = strstr(cat, " | ")))
         desc = cat + 3;
-    return json_pack("{s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:o}", "@type", "describe_function", "name",
-                     title_field(t->title, "Name"), "type", title_field(t->title, "Type"),
+    return json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:o}", "@type", "describe_function",
+                     "name", title_field(t->title, "Name"), "type", title_field(t->title, "Type"),
+                     "category", title_field(t->title, "Category"),
                      "description", desc, "author", "mlpipe", "version", MLPIPE_VERSION, "path",
                      "internal", "functions", fns);
 }
@@ -569,6 +570,18 @@ static void handle_ksql(mp_ksql_api *api, const mp_http_request *req, mp_http_re
                 "The following statement types should be issued to the websocket endpoint "
                 "'/query':\n\t* PRINT\n\t* SELECT",
                 text);
+            json_object_set(err, "entities", entities);
+            respond_json(resp, 400, ctype, err);
+            free(text);
+            goto out;
+        }
+        /* A script file is the client's to read (ksqlDB's CLI expands RUN
+         * SCRIPT itself); the server does not open files for its clients. */
+        if (st->kind == MP_SQL_STMT_RUN_SCRIPT) {
+            json_t *err = error_entity("statement_error", 40001,
+                                       "RUN SCRIPT is not accepted over REST: the client reads "
+                                       "the file and sends its statements",
+                                       text);
             json_object_set(err, "entities", entities);
             respond_json(resp, 400, ctype, err);
             free(text);
@@ -749,8 +762,8 @@ static int pq_row(void *ctx, size_t ncols, const mp_value *v)
     push_query *q = ctx;
     mp_buf *b = &q->line;
     if (q->fmt == Q_PRINT) {
-        /* PRINT's columns: rowtime, key, value, partition. */
-        static const char *label[] = {"rowtime", "key", "value", "partition"};
+        /* PRINT's columns, in the engine's order. */
+        static const char *label[] = {"rowtime", "partition", "key", "value"};
         for (size_t i = 0; i < ncols && i < 4; i++) {
             mp_buf_printf(b, "%s%s: ", i ? ", " : "", label[i]);
             mp_value_format(&v[i], b);

@@ -18,6 +18,7 @@
 
 #define FETCH_BYTES (1u << 20)
 #define WAIT_MS 100
+#define MAX_SCRIPT_DEPTH 16
 
 /* ---- small helpers ---- */
 
@@ -1165,6 +1166,16 @@ static int exec_stmt(mp_engine *en, const mp_sql_stmt *st, const char *text, siz
         }
         break;
     case MP_SQL_STMT_RUN_SCRIPT: {
+        /* A script that runs itself (or a cycle of them) would otherwise
+         * recurse until the stack runs out. */
+        static _Thread_local int depth;
+        if (depth >= MAX_SCRIPT_DEPTH) {
+            rc = mp_error_set(e, MP_EINVAL,
+                              "line %u:%u: RUN SCRIPT nested deeper than %d scripts (does a "
+                              "script run itself?)",
+                              st->pos.line, st->pos.col, MAX_SCRIPT_DEPTH);
+            break;
+        }
         char *data = NULL;
         size_t n = 0;
         FILE *f = fopen(st->value, "rb");
@@ -1180,8 +1191,10 @@ static int exec_stmt(mp_engine *en, const mp_sql_stmt *st, const char *text, siz
         fclose(f);
         data = b.data;
         n = b.len;
+        depth++;
         rc = b.oom ? mp_error_set(e, MP_ENOMEM, "out of memory")
                    : run_script(en, data ? data : "", n, sink, e);
+        depth--;
         if (rc)
             mp_error_prefix(e, "%s", st->value);
         mp_buf_free(&b);

@@ -8,6 +8,7 @@ PORT=""
 start_server() {
     log=$1; shift
     SERVER_LOG=$log
+    : >"$log"
     "$MLPIPE" server --listen 127.0.0.1:0 "$@" 2>"$log" &
     SERVER_PID=$!
     i=0

@@ -19,12 +19,16 @@ body_has() { grep -Eq -- "$1" "$T/body" && ok || bad "$2: body lacks /$1/: $(cat
 
 python3 "$(dirname "$0")/ksql_notebook.py" "$PORT" >"$T/out" 2>"$T/err" && ok || bad "notebook flow: $(cat "$T/err")"
 
+curl -s -m 10 -X POST "$URL/query" -d '{"ksql": "PRINT car_sensor FROM BEGINNING LIMIT 1;"}' >"$T/body"
+body_has '^rowtime: .*, partition: 0, key: .*, value: \{"CAR_ID":"car0"' "PRINT over /query"
 get /info; code_is 200 "/info"; body_has '"KsqlServerInfo":\{"version":"[0-9.]+"' "server info"
 get /healthcheck; code_is 200 "/healthcheck"; body_has '"isHealthy":true' "healthy"
 post /ksql '{"ksql": "SHOW STREAMS; LIST TOPICS; SHOW PROPERTIES;"}'; code_is 200 "SHOW statements"
 body_has '"@type":"streams","streams":\[\{"type":"STREAM","name":"CAR_SENSOR"' "streams entity"
 body_has '"@type":"kafka_topics","topics":\[\{"name":"car_sensor","replicaInfo":\[1\]' "topics entity"
 body_has '"@type":"properties"' "properties entity"
+post /ksql '{"ksql": "DESCRIBE FUNCTION ucase;"}'; code_is 200 "DESCRIBE FUNCTION"
+body_has '"@type":"describe_function","name":"UCASE","type":"SCALAR","category":"STRING"' "function entity"
 
 # A persistent query: currentStatus with its query id, then SHOW QUERIES and /status.
 post /ksql '{"ksql": "CREATE STREAM fast AS SELECT car_id, speed FROM car_sensor WHERE speed > 55;", "streamsProperties": {"ksql.streams.auto.offset.reset": "earliest"}}'
@@ -53,6 +57,7 @@ post /ksql '{"ksql": "CREATE STREAM x (a INT) WITH (KAFKA_TOPIC='"'x'"', VALUE_F
 code_is 400 "parse error"; body_has '"error_code":40001,"message":"line 1:[0-9]+: unknown statement' "parse error position"
 post /ksql '{"ksql": "SHOW STREAMS; DESCRIBE nosuch;"}'; code_is 400 "unknown source"
 body_has '"@type":"statement_error"' "statement_error"; body_has '"entities":\[\{"@type":"streams"' "earlier results kept"
+post /ksql "{\"ksql\": \"RUN SCRIPT '/etc/passwd';\"}"; code_is 400 "RUN SCRIPT over REST"; body_has 'not accepted over REST' "says why"
 post /ksql '{"ksql": "SELECT * FROM car_sensor EMIT CHANGES;"}'; code_is 400 "query sent to /ksql"; body_has '"error_code":40002' "40002"
 post /ksql '{"ksql": '; code_is 400 "malformed JSON"; body_has 'malformed JSON in the request body at line 1' "names where"
 post /ksql "$(python3 -c 'print("[" * 200 + "]" * 200)')"; code_is 400 "deep JSON"; body_has 'nested deeper than 64' "depth limit"
