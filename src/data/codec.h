@@ -69,6 +69,10 @@ typedef struct mp_codec_opts {
     char delimiter; /* DELIMITED; 0 means ',' */
     bool unwrapped; /* JSON: a single column as a bare value, not an object */
     int max_depth;  /* JSON: nesting limit; 0 = MP_JSON_DEFAULT_MAX_DEPTH */
+    /* JSON for the engine's own topics (changelogs): MAP keys may also be
+     * INTEGER, BIGINT, DOUBLE or BOOLEAN, written as their text, because
+     * aggregate states use such maps. User topics keep ksqlDB's rule. */
+    bool internal;
 } mp_codec_opts;
 
 typedef struct mp_codec mp_codec;

@@ -25,6 +25,7 @@
  * invalid UTF-8, lone surrogates in \u escapes, control characters in
  * strings, leading zeros and data after the value are errors (Jackson
  * would ignore trailing data). Nesting deeper than max_depth is an error. */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,11 +93,12 @@ static void node_free(jnode *n)
     free(n->elem);
 }
 
-static int node_build(jnode *n, const mp_type *t, mp_error *e);
+static int node_build(jnode *n, const mp_type *t, bool any_keys, mp_error *e);
 
 /* Fills n's field table from (name, type, slot) triples. */
 static int node_fields(jnode *n, size_t count, const char *const *names,
-                       const mp_type *const *types, const size_t *slots, mp_error *e)
+                       const mp_type *const *types, const size_t *slots, bool any_keys,
+                       mp_error *e)
 {
     n->fields = calloc(count ? count : 1, sizeof *n->fields);
     uint32_t size = 8;
@@ -120,7 +122,7 @@ static int node_fields(jnode *n, size_t count, const char *const *names,
         f->node = calloc(1, sizeof *f->node);
         if (!f->node)
             return mp_error_set(e, MP_ENOMEM, "out of memory");
-        int rc = node_build(f->node, types[i], e);
+        int rc = node_build(f->node, types[i], any_keys, e);
         if (rc) {
             mp_error_prefix(e, "`%s`", f->name);
             return rc;
@@ -133,7 +135,13 @@ static int node_fields(jnode *n, size_t count, const char *const *names,
     return 0;
 }
 
-static int node_build(jnode *n, const mp_type *t, mp_error *e)
+/* Map keys an internal topic may carry besides STRING, as their text. */
+static bool text_key_kind(mp_type_kind k)
+{
+    return k == MP_TYPE_INTEGER || k == MP_TYPE_BIGINT || k == MP_TYPE_DOUBLE || k == MP_TYPE_BOOLEAN;
+}
+
+static int node_build(jnode *n, const mp_type *t, bool any_keys, mp_error *e)
 {
     n->type = t;
     switch (t->kind) {
@@ -141,9 +149,9 @@ static int node_build(jnode *n, const mp_type *t, mp_error *e)
         n->elem = calloc(1, sizeof *n->elem);
         if (!n->elem)
             return mp_error_set(e, MP_ENOMEM, "out of memory");
-        return node_build(n->elem, t->elem, e);
+        return node_build(n->elem, t->elem, any_keys, e);
     case MP_TYPE_MAP:
-        if (t->key->kind != MP_TYPE_STRING) {
+        if (t->key->kind != MP_TYPE_STRING && !(any_keys && text_key_kind(t->key->kind))) {
             char tn[128];
             mp_codec_type_name(t, tn, sizeof tn);
             return mp_error_set(e, MP_EINVAL, "JSON supports only MAPs with STRING keys, not %s",
@@ -152,7 +160,7 @@ static int node_build(jnode *n, const mp_type *t, mp_error *e)
         n->elem = calloc(1, sizeof *n->elem);
         if (!n->elem)
             return mp_error_set(e, MP_ENOMEM, "out of memory");
-        return node_build(n->elem, t->elem, e);
+        return node_build(n->elem, t->elem, any_keys, e);
     case MP_TYPE_STRUCT: {
         size_t k = t->nfields;
         const char **names = malloc((k ? k : 1) * sizeof *names);
@@ -167,7 +175,7 @@ static int node_build(jnode *n, const mp_type *t, mp_error *e)
                 types[i] = t->fields[i].type;
                 slots[i] = i;
             }
-            rc = node_fields(n, k, names, types, slots, e);
+            rc = node_fields(n, k, names, types, slots, any_keys, e);
         }
         free(names);
         free(types);
@@ -198,7 +206,7 @@ int mp_codec_json_build(mp_codec *c, mp_error *e)
         }
         static const mp_type record = {.kind = MP_TYPE_STRUCT};
         pl->root.type = &record;
-        rc = node_fields(&pl->root, k, names, types, c->cols, e);
+        rc = node_fields(&pl->root, k, names, types, c->cols, c->opts.internal, e);
         if (!rc && c->opts.unwrapped) {
             pl->single = pl->root.fields[0].node;
             pl->single_slot = c->cols[0];
@@ -997,6 +1005,38 @@ static int dedupe_map(jd *d, mp_value *items, size_t *count)
     return 0;
 }
 
+/* An internal topic's non-STRING map key, written as its text. */
+static int key_from_text(jd *d, mp_type_kind kind, mp_value *k)
+{
+    char buf[64];
+    if (k->len >= sizeof buf)
+        return value_error(d, "map key too long for %s", mp_type_kind_name(kind));
+    memcpy(buf, k->u.str, k->len);
+    buf[k->len] = '\0';
+    char *end = NULL;
+    errno = 0;
+    if (kind == MP_TYPE_BOOLEAN) {
+        if (strcmp(buf, "true") && strcmp(buf, "false"))
+            return value_error(d, "map key '%s' is not a BOOLEAN", buf);
+        *k = mp_v_bool(buf[0] == 't');
+        return 0;
+    }
+    if (kind == MP_TYPE_DOUBLE) {
+        double v = strtod(buf, &end);
+        if (!buf[0] || *end)
+            return value_error(d, "map key '%s' is not a DOUBLE", buf);
+        *k = mp_v_double(v);
+        return 0;
+    }
+    long long v = strtoll(buf, &end, 10);
+    if (!buf[0] || *end || errno == ERANGE ||
+        (kind == MP_TYPE_INTEGER && (v < INT32_MIN || v > INT32_MAX)))
+        return value_error(d, "map key '%s' is not %s %s", buf,
+                           kind == MP_TYPE_INTEGER ? "an" : "a", mp_type_kind_name(kind));
+    *k = kind == MP_TYPE_INTEGER ? mp_v_int((int32_t)v) : mp_v_bigint(v);
+    return 0;
+}
+
 static int map_value(jd *d, const jnode *n, mp_value *out)
 {
     int rc = push(d);
@@ -1024,6 +1064,9 @@ static int map_value(jd *d, const jnode *n, mp_value *out)
                 cap = ncap;
             }
             if ((rc = string_value(d, &items[2 * count])))
+                return rc;
+            if (n->type->key->kind != MP_TYPE_STRING &&
+                (rc = key_from_text(d, n->type->key->kind, &items[2 * count])))
                 return rc;
             ws(d);
             if (d->p >= d->end || *d->p != ':')

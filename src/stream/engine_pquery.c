@@ -60,7 +60,7 @@ static int changelog_setup(mp_pquery *q, mp_error *e)
         if ((rc = mp_schema_add(q->cl_schema, name, t, MP_COL_VALUE, e)))
             return rc;
     }
-    mp_codec_opts o = {.format = MP_FORMAT_JSON};
+    mp_codec_opts o = {.format = MP_FORMAT_JSON, .internal = true};
     if ((rc = mp_codec_create(q->cl_schema, MP_COL_KEY, &o, &q->cl_key, e)) ||
         (rc = mp_codec_create(q->cl_schema, MP_COL_VALUE, &o, &q->cl_value, e)))
         return rc;
