@@ -1065,9 +1065,6 @@ static int map_value(jd *d, const jnode *n, mp_value *out)
             }
             if ((rc = string_value(d, &items[2 * count])))
                 return rc;
-            if (n->type->key->kind != MP_TYPE_STRING &&
-                (rc = key_from_text(d, n->type->key->kind, &items[2 * count])))
-                return rc;
             ws(d);
             if (d->p >= d->end || *d->p != ':')
                 return syntax_error(d, "expected ':' after an object key");
@@ -1093,6 +1090,10 @@ static int map_value(jd *d, const jnode *n, mp_value *out)
         }
         if ((rc = dedupe_map(d, items, &count)))
             return rc;
+        /* Typed keys only now: duplicates were found by their text. */
+        for (size_t i = 0; n->type->key->kind != MP_TYPE_STRING && i < count; i++)
+            if ((rc = key_from_text(d, n->type->key->kind, &items[2 * i])))
+                return rc;
     }
     d->depth--;
     memset(out, 0, sizeof *out);
