@@ -318,6 +318,10 @@ int mp_cmd_server(int argc, char **argv)
     if ((rc = mp_ksql_api_new(&ko, &ksql, &e)))
         goto fail;
     if (registry) {
+        /* An empty registry is a fine start: CREATE MODEL and `mlpipe
+         * train --model-dir` fill it while the server runs. */
+        if ((rc = mp_mkdirs(registry, &e)))
+            goto fail;
         mp_model_service_opts mo = {.registry_dir = registry, .model_config_file = model_config,
                                     .poll_seconds = poll, .enable_batching = batching};
         if ((rc = mp_model_service_open(&mo, &models, &e)))

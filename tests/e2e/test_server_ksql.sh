@@ -127,8 +127,10 @@ stop_server INT
 # Basic authentication against a users file with a crypt(3) hash.
 HASH=$(openssl passwd -6 -salt mlpipesalt 's3cret')
 printf '# users\nalice: CRYPT:%s,admin\nbob: plain-pass\n' "$HASH" >"$T/users"
-start_server "$T/server3.log" --data-dir "$D" --users-file "$T/users" || bad "start with auth"
+start_server "$T/server3.log" --data-dir "$D" --users-file "$T/users" --registry "$T/new-registry" || bad "start with auth"
 URL="http://127.0.0.1:$PORT"
+[ -d "$T/new-registry" ] && ok || bad "a missing registry directory is created"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -u bob:plain-pass "$URL/v1/models/nosuch")" = 404 ] && ok || bad "an empty registry serves no model"
 get /info; code_is 401 "no credentials"; body_has '"error_code":40100' "401 body"
 curl -s -D "$T/headers" -o /dev/null "$URL/info"; grep -qi '^WWW-Authenticate: Basic realm=' "$T/headers" && ok || bad "WWW-Authenticate header"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -u alice:s3cret "$URL/info")" = 200 ] && ok || bad "alice with her password"
