@@ -370,6 +370,13 @@ static int join_of_tables(const mp_engine *en, const mp_sql_query *q)
     return l && r && l->kind == MP_SRC_TABLE && r->kind == MP_SRC_TABLE;
 }
 
+/* True for SELECT ... FROM table without a join. */
+static int from_table(const mp_engine *en, const mp_sql_query *q)
+{
+    const mp_source *s = q->njoins ? NULL : mp_catalog_find(&en->cat, q->from.name);
+    return s && s->kind == MP_SRC_TABLE;
+}
+
 static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
                           const mp_engine_sink *sink, mp_error *e)
 {
@@ -377,15 +384,16 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
         return mp_error_set(e, MP_EINVAL, "line %u:%u: CREATE MODEL is not supported yet",
                             st->pos.line, st->pos.col);
     int is_table = st->object == MP_SQL_OBJ_TABLE;
-    /* A table-table join's result is a table too. */
-    int makes_table = st->query->has_group_by || join_of_tables(en, st->query);
+    /* A table-table join's result is a table too, and so is a filter or
+     * projection of a table. */
+    int makes_table = st->query->has_group_by || join_of_tables(en, st->query) ||
+                      from_table(en, st->query);
     if (is_table != makes_table)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: %s", st->pos.line, st->pos.col,
-                            is_table ? "CREATE TABLE AS SELECT needs GROUP BY or a join of two tables "
-                                       "(a table holds one row per key)"
-                            : st->query->has_group_by
-                                ? "GROUP BY makes a table: use CREATE TABLE ... AS SELECT"
-                                : "a join of two tables makes a table: use CREATE TABLE ... AS SELECT");
+                            is_table ? "Invalid result type. Your SELECT query produces a STREAM. "
+                                       "Please use CREATE STREAM AS SELECT statement instead."
+                                     : "Invalid result type. Your SELECT query produces a TABLE. "
+                                       "Please use CREATE TABLE AS SELECT statement instead.");
     int rc = check_props(st, e);
     if (rc)
         return rc;
@@ -402,7 +410,8 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
     if ((rc = mp_splan_build(en, st->query, &plan, e)))
         return rc;
     plan.from_earliest = from_earliest(en);
-    if ((rc = mp_splan_join_key_check(&plan, st->name, e))) {
+    if ((rc = mp_splan_join_key_check(&plan, st->name, e)) ||
+        (rc = mp_splan_table_key_check(&plan, st->name, e))) {
         mp_splan_free(&plan);
         return rc;
     }
@@ -958,6 +967,10 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
             for (size_t i = 0; i < fr.n && !stop; i++) {
                 mp_arena_reset(&a);
                 mp_fn_ctx cx = {&a, &re};
+                /* A table's changelog: every update is a row; a deletion
+                 * is not one (ksqlDB's push queries show no tombstones). */
+                if (src->kind == MP_SRC_TABLE && fr.recs[i].value_len < 0)
+                    continue;
                 if (mp_row_decode(src, &fr.recs[i], p, &a, row, &re)) {
                     mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
                     continue;

@@ -144,6 +144,10 @@ int mp_splan_schema(const mp_splan *p, mp_schema **out, mp_error *e);
  * query: 0, or MP_EINVAL with ksqlDB's message naming the join columns. */
 int mp_splan_join_key_check(const mp_splan *p, const char *sink, mp_error *e);
 
+/* A persistent query over a table must select the table's key columns:
+ * 0, or MP_EINVAL with ksqlDB's message naming them. */
+int mp_splan_table_key_check(const mp_splan *p, const char *sink, mp_error *e);
+
 /* Decodes only the key of record r (the value columns are NULL): a
  * table's tombstone. */
 int mp_row_decode_key(const mp_source *s, const mp_record *r, int32_t partition, mp_arena *a,

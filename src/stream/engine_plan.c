@@ -403,6 +403,31 @@ int mp_splan_join_key_check(const mp_splan *p, const char *sink, mp_error *e)
                         p->rqual, rc, p->lqual, lc);
 }
 
+int mp_splan_table_key_check(const mp_splan *p, const char *sink, mp_error *e)
+{
+    if (p->joined || p->grouped || p->src->kind != MP_SRC_TABLE)
+        return 0;
+    size_t nkeys = 0, want = mp_schema_count(p->src->schema, MP_COL_KEY);
+    for (size_t i = 0; i < p->nout; i++)
+        nkeys += p->is_key[i];
+    if (nkeys >= want)
+        return 0;
+    mp_buf names = {0};
+    const char *first = NULL;
+    for (size_t i = 0; i < p->src->schema->ncols; i++)
+        if (p->src->schema->cols[i].ns == MP_COL_KEY) {
+            mp_buf_printf(&names, "%s%s", names.len ? ", " : "", p->src->schema->cols[i].name);
+            if (!first)
+                first = p->src->schema->cols[i].name;
+        }
+    int rc = mp_error_set(e, MP_EINVAL, "Key missing from projection (ie, SELECT). The query used to "
+                          "build `%s` must include the key column%s %s in its projection (eg, SELECT "
+                          "%s...).", sink, want > 1 ? "s" : "", names.data ? names.data : "?",
+                          first ? first : "?");
+    mp_buf_free(&names);
+    return rc;
+}
+
 /* The select list of a join. */
 static int plan_join_items(mp_splan *p, const mp_sql_query *q, mp_error *e)
 {
@@ -524,9 +549,10 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     if (!src)
         return mp_error_set(e, MP_ENOTFOUND, "line %u:%u: %s does not exist", q->from.pos.line,
                             q->from.pos.col, q->from.name);
-    if (src->kind != MP_SRC_STREAM)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: %s is a table; queries on tables are not "
-                            "supported yet", q->from.pos.line, q->from.pos.col, q->from.name);
+    if (src->kind == MP_SRC_TABLE && (q->has_group_by || q->window))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: GROUP BY over a table is not supported yet; "
+                            "aggregate the stream the table comes from", q->from.pos.line,
+                            q->from.pos.col);
     p->src = src;
     p->nscope = MP_ROW_PSEUDO + src->schema->ncols + (p->windowed ? 2 : 0);
     p->scope = calloc(p->nscope, sizeof *p->scope);
