@@ -410,6 +410,12 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
     if ((rc = mp_splan_build(en, st->query, &plan, e)))
         return rc;
     plan.from_earliest = from_earliest(en);
+    if (!plan.joined && plan.src->window_size > 0) {
+        mp_splan_free(&plan);
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: a persistent query over the windowed table %s "
+                            "is not supported yet", st->query->from.pos.line,
+                            st->query->from.pos.col, st->query->from.name);
+    }
     if ((rc = mp_splan_join_key_check(&plan, st->name, e)) ||
         (rc = mp_splan_table_key_check(&plan, st->name, e))) {
         mp_splan_free(&plan);
@@ -421,6 +427,8 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
         return mp_error_set(e, MP_ENOMEM, "out of memory");
     }
     s->kind = is_table ? MP_SRC_TABLE : MP_SRC_STREAM;
+    s->derived = 1;
+    s->window_size = plan.windowed ? plan.win_size : 0;
     s->name = strdup(st->name);
     s->sql = strdup(sql);
     char qid[512];
@@ -903,14 +911,8 @@ static int exec_join_select(mp_engine *en, const mp_splan *plan, const mp_engine
 static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sink *sink, mp_error *e)
 {
     const mp_sql_query *q = st->query;
-    if (q->emit != MP_SQL_EMIT_CHANGES) {
-        const mp_source *s = mp_catalog_find(&en->cat, q->from.name);
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: %s; add EMIT CHANGES for a push query",
-                            q->pos.line, q->pos.col,
-                            s && s->kind == MP_SRC_STREAM
-                                ? "pull queries on streams are not supported"
-                                : "pull queries are not supported yet");
-    }
+    if (q->emit != MP_SQL_EMIT_CHANGES)
+        return mp_pull_run(en, q, sink, e);
     mp_splan plan;
     int rc = mp_splan_build(en, q, &plan, e);
     if (rc)
@@ -1235,12 +1237,7 @@ int mp_engine_validate(mp_engine *en, const char *sql, mp_error *e)
     if (st->kind == MP_SQL_STMT_QUERY) {
         const mp_sql_query *q = st->query;
         if (q->emit != MP_SQL_EMIT_CHANGES) {
-            const mp_source *s = mp_catalog_find(&en->cat, q->from.name);
-            rc = mp_error_set(e, MP_EINVAL, "line %u:%u: %s; add EMIT CHANGES for a push query",
-                              q->pos.line, q->pos.col,
-                              s && s->kind == MP_SRC_STREAM
-                                  ? "pull queries on streams are not supported"
-                                  : "pull queries are not supported yet");
+            rc = mp_pull_validate(en, q, e);
         } else {
             mp_splan plan;
             rc = mp_splan_build(en, q, &plan, e);
@@ -1402,6 +1399,7 @@ void mp_engine_close(mp_engine *en)
     while (en->nqueries)
         mp_pquery_stop(en->queries[--en->nqueries]);
     free(en->queries);
+    mp_pull_views_free(en);
     mp_catalog_clear(&en->cat);
     for (size_t i = 0; i < en->nprops; i++) {
         free(en->props[i].name);

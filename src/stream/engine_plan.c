@@ -192,6 +192,10 @@ static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error
     if (!strcmp(lq, rq))
         return mp_error_set(e, MP_EINVAL, "line %u:%u: both sides of the join are called %s; give "
                             "one an alias", j->source.pos.line, j->source.pos.col, lq);
+    if (l->window_size > 0 || r->window_size > 0)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: joining the windowed table %s is not supported "
+                            "yet", q->from.pos.line, q->from.pos.col,
+                            l->window_size > 0 ? l->name : r->name);
     int ls = l->kind == MP_SRC_STREAM, rs = r->kind == MP_SRC_STREAM;
     if (!ls && rs)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join order: table-stream joins are not "
@@ -554,7 +558,11 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
                             "aggregate the stream the table comes from", q->from.pos.line,
                             q->from.pos.col);
     p->src = src;
-    p->nscope = MP_ROW_PSEUDO + src->schema->ncols + (p->windowed ? 2 : 0);
+    /* A windowed table's rows carry their window (unless a column of the
+     * same name already holds it). */
+    p->src_windowed = src->window_size > 0 && mp_schema_find(src->schema, "WINDOWSTART") < 0 &&
+                      mp_schema_find(src->schema, "WINDOWEND") < 0;
+    p->nscope = MP_ROW_PSEUDO + src->schema->ncols + (p->windowed || p->src_windowed ? 2 : 0);
     p->scope = calloc(p->nscope, sizeof *p->scope);
     if (!p->scope)
         return mp_error_set(e, MP_ENOMEM, "out of memory");
@@ -564,7 +572,7 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     for (size_t i = 0; i < src->schema->ncols; i++)
         p->scope[MP_ROW_PSEUDO + i] =
             (mp_sql_scope_col){src->schema->cols[i].name, qual, src->schema->cols[i].type};
-    if (p->windowed) {
+    if (p->windowed || p->src_windowed) {
         p->ws_slot = MP_ROW_PSEUDO + src->schema->ncols;
         p->scope[p->ws_slot] = (mp_sql_scope_col){"WINDOWSTART", qual, en->pseudo_types[MP_ROW_ROWTIME]};
         p->scope[p->ws_slot + 1] = (mp_sql_scope_col){"WINDOWEND", qual, en->pseudo_types[MP_ROW_ROWTIME]};
@@ -625,6 +633,23 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
                 if (rc || (rc = add_out(p, ce, src->schema->cols[c].name,
                                         src->schema->cols[c].ns == MP_COL_KEY, e)))
                     goto fail;
+                /* ksqlDB: a windowed table's * is its keys, the window
+                 * bounds, then its values. */
+                int last_key = src->schema->cols[c].ns == MP_COL_KEY &&
+                               (c + 1 == src->schema->ncols || src->schema->cols[c + 1].ns != MP_COL_KEY);
+                for (size_t w = 0; p->src_windowed && last_key && w < 2; w++) {
+                    const char *wn = w ? "WINDOWEND" : "WINDOWSTART";
+                    ref = mp_sql_expr_column(NULL, wn);
+                    ce = NULL;
+                    if (!ref) {
+                        rc = mp_error_set(e, MP_ENOMEM, "out of memory");
+                        goto fail;
+                    }
+                    rc = mp_sql_compile(ref, &p->sc, &ce, e);
+                    mp_sql_expr_free(ref);
+                    if (rc || (rc = add_out(p, ce, wn, 0, e)))
+                        goto fail;
+                }
             }
             continue;
         }
@@ -732,8 +757,9 @@ int mp_row_decode_key(const mp_source *s, const mp_record *r, int32_t partition,
     mp_value *cols = row + MP_ROW_PSEUDO;
     for (size_t i = 0; i < s->schema->ncols; i++)
         cols[i] = mp_v_null_of(s->schema->cols[i].type);
-    if (s->key_codec && mp_codec_ncols(s->key_codec) && r->key_len >= 0) {
-        int rc = mp_codec_decode(s->key_codec, r->key, (size_t)r->key_len, a, cols, e);
+    int32_t klen = s->window_size > 0 && r->key_len >= 8 ? r->key_len - 8 : r->key_len;
+    if (s->key_codec && mp_codec_ncols(s->key_codec) && klen >= 0) {
+        int rc = mp_codec_decode(s->key_codec, r->key, (size_t)klen, a, cols, e);
         if (rc < 0) {
             mp_error_prefix(e, "key");
             return rc;
@@ -752,8 +778,20 @@ int mp_row_decode(const mp_source *s, const mp_record *r, int32_t partition, mp_
     for (size_t i = 0; i < s->schema->ncols; i++)
         cols[i] = mp_v_null_of(s->schema->cols[i].type);
     int rc;
+    int32_t klen = r->key_len;
+    if (s->window_size > 0 && klen >= 8) {
+        /* Kafka's time-windowed key: the key, then the window start. */
+        uint64_t ws = 0;
+        klen -= 8;
+        for (int b = 0; b < 8; b++)
+            ws = ws << 8 | r->key[klen + b];
+        if (mp_schema_find(s->schema, "WINDOWSTART") < 0 && mp_schema_find(s->schema, "WINDOWEND") < 0) {
+            cols[s->schema->ncols] = mp_v_bigint((int64_t)ws);
+            cols[s->schema->ncols + 1] = mp_v_bigint((int64_t)ws + s->window_size);
+        }
+    }
     if (s->key_codec && mp_codec_ncols(s->key_codec)) {
-        rc = mp_codec_decode(s->key_codec, r->key, r->key_len < 0 ? 0 : (size_t)r->key_len, a, cols, e);
+        rc = mp_codec_decode(s->key_codec, r->key, klen < 0 ? 0 : (size_t)klen, a, cols, e);
         if (r->key_len < 0 && rc == 0)
             rc = MP_CODEC_NULL;
         if (rc < 0) {
