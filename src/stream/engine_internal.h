@@ -84,6 +84,10 @@ typedef struct mp_splan {
     /* The source is a windowed table (src_windowed = 1): the input scope
      * ends with its rows' WINDOWSTART and WINDOWEND, at ws_slot. */
     int src_windowed;
+    /* PARTITION BY (partitioned = 1): the output column marked is_key is
+     * the partitioning expression, the new key (records go to the
+     * partition its bytes hash to, as Kafka's partitioner does). */
+    int partitioned;
     /* JOIN (joined = 1): src is the left source, rsrc the right one. The
      * input scope is the joined row: ROWTIME, ROWPARTITION and ROWOFFSET
      * of the record that produced it (ROWTIME is the result's time), then

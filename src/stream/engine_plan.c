@@ -409,6 +409,18 @@ int mp_splan_join_key_check(const mp_splan *p, const char *sink, mp_error *e)
 
 int mp_splan_table_key_check(const mp_splan *p, const char *sink, mp_error *e)
 {
+    if (p->partitioned) {
+        size_t nkeys = 0;
+        for (size_t i = 0; i < p->nout; i++)
+            nkeys += p->is_key[i];
+        if (nkeys == 1)
+            return 0;
+        return mp_error_set(e, MP_EINVAL, nkeys ? "The partitioning expression is selected more than "
+                            "once in the query used to build `%s`; select it once (it is the key)."
+                            : "Key missing from projection (ie, SELECT). The query used to build `%s` "
+                              "must include the partitioning expression in its projection (eg, "
+                              "SELECT <the PARTITION BY expression>...).", sink);
+    }
     if (p->joined || p->grouped || p->src->kind != MP_SRC_TABLE)
         return 0;
     size_t nkeys = 0, want = mp_schema_count(p->src->schema, MP_COL_KEY);
@@ -546,9 +558,14 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     if (q->has_group_by && !q->ngroup_by)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: GROUP BY () is not supported", q->pos.line,
                             q->pos.col);
-    if (q->has_partition_by)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY is not supported yet",
-                            q->pos.line, q->pos.col);
+    const mp_sql_expr *pby = q->has_partition_by && q->npartition_by ? q->partition_by[0] : NULL;
+    if (q->has_partition_by && q->npartition_by != 1)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY %s is not supported yet",
+                            q->pos.line, q->pos.col, q->npartition_by ? "several expressions" : "()");
+    if (pby && q->has_group_by)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY and GROUP BY in the same query are "
+                            "not supported; GROUP BY already keys the result", pby->pos.line,
+                            pby->pos.col);
     mp_source *src = mp_catalog_find(&en->cat, q->from.name);
     if (!src)
         return mp_error_set(e, MP_ENOTFOUND, "line %u:%u: %s does not exist", q->from.pos.line,
@@ -557,6 +574,10 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
         return mp_error_set(e, MP_EINVAL, "line %u:%u: GROUP BY over a table is not supported yet; "
                             "aggregate the stream the table comes from", q->from.pos.line,
                             q->from.pos.col);
+    if (pby && src->kind == MP_SRC_TABLE)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY is not supported on tables: %s is a "
+                            "table, and a table's key cannot change (ksqlDB refuses it too)",
+                            pby->pos.line, pby->pos.col, src->name);
     p->src = src;
     /* A windowed table's rows carry their window (unless a column of the
      * same name already holds it). */
@@ -607,6 +628,25 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
                           mp_type_kind_name(mp_sql_cexpr_type(p->where)->kind));
         goto fail;
     }
+    /* PARTITION BY: the expression is the result's key, named as ksqlDB
+     * names it: a column's or struct field's name, else KSQL_COL_0. */
+    char pby_name[256] = "";
+    if (pby) {
+        mp_sql_cexpr *pc = NULL;
+        if ((rc = mp_sql_compile(pby, &p->sc, &pc, e)))
+            goto fail;
+        int bare_null = mp_sql_cexpr_type(pc)->kind == MP_TYPE_NULL;
+        mp_sql_cexpr_free(pc);
+        if (bare_null) {
+            rc = mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY NULL is not supported yet",
+                              pby->pos.line, pby->pos.col);
+            goto fail;
+        }
+        snprintf(pby_name, sizeof pby_name, "%s",
+                 pby->kind == MP_SQL_EXPR_COLUMN || pby->kind == MP_SQL_EXPR_DEREF ? pby->name
+                                                                                   : "KSQL_COL_0");
+        p->partitioned = 1;
+    }
     for (size_t i = 0; i < q->nitems; i++) {
         const mp_sql_select_item *it = &q->items[i];
         if (p->grouped && it->kind != MP_SQL_ITEM_EXPR) {
@@ -621,7 +661,18 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
                                   it->pos.col, it->source);
                 goto fail;
             }
+            if (pby) {
+                /* ksqlDB: * is the new key, then every other column (the
+                 * old key among the values). */
+                mp_sql_cexpr *ce = NULL;
+                if ((rc = mp_sql_compile(pby, &p->sc, &ce, e)) ||
+                    (rc = add_out(p, ce, pby_name, 1, e)))
+                    goto fail;
+            }
             for (size_t c = 0; c < src->schema->ncols; c++) {
+                if (pby && pby->kind == MP_SQL_EXPR_COLUMN &&
+                    !strcmp(pby->name, src->schema->cols[c].name))
+                    continue;
                 mp_sql_expr *ref = mp_sql_expr_column(NULL, src->schema->cols[c].name);
                 mp_sql_cexpr *ce = NULL;
                 if (!ref) {
@@ -631,7 +682,7 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
                 rc = mp_sql_compile(ref, &p->sc, &ce, e);
                 mp_sql_expr_free(ref);
                 if (rc || (rc = add_out(p, ce, src->schema->cols[c].name,
-                                        src->schema->cols[c].ns == MP_COL_KEY, e)))
+                                        !pby && src->schema->cols[c].ns == MP_COL_KEY, e)))
                     goto fail;
                 /* ksqlDB: a windowed table's * is its keys, the window
                  * bounds, then its values. */
@@ -680,7 +731,9 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
             goto fail;
         char name[256];
         item_name(it, i, name, sizeof name);
-        if (!p->grouped && it->expr->kind == MP_SQL_EXPR_COLUMN) {
+        if (pby) {
+            is_key = mp_sql_expr_equal(it->expr, pby);
+        } else if (!p->grouped && it->expr->kind == MP_SQL_EXPR_COLUMN) {
             int ci = mp_schema_find(src->schema, it->expr->name);
             is_key = ci >= 0 && src->schema->cols[ci].ns == MP_COL_KEY;
         }
