@@ -319,7 +319,7 @@ static size_t lookup_keys(mp_engine *en, const mp_source *s, const mp_sql_expr *
     mp_arena a;
     mp_arena_init(&a, 0);
     mp_sql_scope empty = {.fns = en->fns};
-    size_t n = 0;
+    size_t n = 0, start = keys->len;
     for (size_t i = 0; i < nvals; i++) {
         mp_sql_cexpr *ce = NULL;
         mp_value v, cv;
@@ -341,6 +341,7 @@ static size_t lookup_keys(mp_engine *en, const mp_source *s, const mp_sql_expr *
         mp_sql_cexpr_free(ce);
         if (!ok) {
             n = 0;
+            keys->len = start; /* the other side of an AND starts afresh */
             break;
         }
         n++;
