@@ -672,6 +672,7 @@ typedef struct push_query {
     int registered;
     int header_sent;
     int failed; /* a write failed: the client has gone */
+    int pull;   /* a pull query: the legacy array ends after its rows, no finalMessage */
     size_t nrows;
     mp_buf line;
 } push_query;
@@ -723,7 +724,7 @@ static void pq_header(void *ctx, const char *query_id, size_t ncols, const char 
         mp_json_quote(query_id, strlen(query_id), b);
         mp_buf_puts(b, ",\"schema\":");
         mp_json_quote(schema.data ? schema.data : "", schema.len, b);
-        mp_buf_puts(b, "}},\n");
+        mp_buf_puts(b, q->pull ? "}}" : "}},\n");
         mp_buf_free(&schema);
         break;
     }
@@ -771,7 +772,7 @@ static int pq_row(void *ctx, size_t ncols, const mp_value *v)
         mp_buf_putc(b, '\n');
     } else {
         if (q->fmt == Q_LEGACY)
-            mp_buf_puts(b, "{\"row\":{\"columns\":");
+            mp_buf_puts(b, q->pull ? ",\n{\"row\":{\"columns\":" : "{\"row\":{\"columns\":");
         else if (q->fmt == Q_JSON_ARRAY)
             mp_buf_puts(b, ",\n");
         mp_buf_putc(b, '[');
@@ -782,7 +783,7 @@ static int pq_row(void *ctx, size_t ncols, const mp_value *v)
         }
         mp_buf_putc(b, ']');
         if (q->fmt != Q_JSON_ARRAY)
-            mp_buf_puts(b, q->fmt == Q_LEGACY ? "}},\n" : "\n");
+            mp_buf_puts(b, q->fmt != Q_LEGACY ? "\n" : q->pull ? "}}" : "}},\n");
     }
     q->nrows++;
     atomic_fetch_add(&q->api->rows_streamed, 1);
@@ -799,7 +800,7 @@ static int pq_cancelled(void *ctx)
 static void pq_message(void *ctx, const char *text)
 {
     push_query *q = ctx;
-    if (q->fmt != Q_LEGACY || !q->header_sent)
+    if (q->fmt != Q_LEGACY || !q->header_sent || q->pull)
         return;
     mp_buf_puts(&q->line, "{\"finalMessage\":");
     mp_json_quote(text, strlen(text), &q->line);
@@ -836,8 +837,8 @@ static void pq_produce(void *arg, mp_http_writer *w)
         json_decref(err);
         if (s) {
             if (q->fmt == Q_LEGACY)
-                mp_buf_printf(&q->line, "%s{\"errorMessage\":%s}]\n", q->header_sent ? "" : "[",
-                              s);
+                mp_buf_printf(&q->line, "%s{\"errorMessage\":%s}]\n",
+                              !q->header_sent ? "[" : q->pull ? ",\n" : "", s);
             else if (q->fmt == Q_JSON_ARRAY)
                 mp_buf_printf(&q->line, "%s%s", q->header_sent ? ",\n" : "[", s);
             else
@@ -854,7 +855,8 @@ static void pq_produce(void *arg, mp_http_writer *w)
         mp_buf_puts(&q->line, "]\n");
         pq_send(q);
     } else if (!q->failed && q->fmt == Q_LEGACY && q->header_sent == 1) {
-        mp_buf_puts(&q->line, "{\"finalMessage\":\"Query terminated\"}]\n");
+        /* ksqlDB ends a pull query's array after its rows. */
+        mp_buf_puts(&q->line, q->pull ? "]\n" : "{\"finalMessage\":\"Query terminated\"}]\n");
         pq_send(q);
     }
     if (q->registered)
@@ -903,6 +905,7 @@ static void handle_query(mp_ksql_api *api, const mp_http_request *req, mp_http_r
         return;
     }
     int kind = st->kind;
+    q->pull = kind == MP_SQL_STMT_QUERY && st->query->emit != MP_SQL_EMIT_CHANGES;
     mp_sql_stmt_free(st);
     if (kind != MP_SQL_STMT_QUERY && !(kind == MP_SQL_STMT_PRINT && !stream_api)) {
         respond_error(resp, req, 40002, "statement_error",

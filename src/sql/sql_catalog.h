@@ -30,6 +30,8 @@ typedef struct mp_source {
     char *writer_query;   /* the persistent query writing it (CSAS/CTAS), or NULL */
     int is_source;        /* CREATE SOURCE STREAM/TABLE: read-only */
     int32_t partitions;   /* of the topic, when known */
+    int derived;          /* made by CREATE ... AS SELECT (materialised: pull queries read it) */
+    int64_t window_size;  /* a windowed aggregation's table: its window size (ms); 0 if none */
     mp_codec *key_codec, *value_codec; /* made from schema and formats */
 } mp_source;
 

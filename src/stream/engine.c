@@ -371,6 +371,13 @@ static int join_of_tables(const mp_engine *en, const mp_sql_query *q)
     return l && r && l->kind == MP_SRC_TABLE && r->kind == MP_SRC_TABLE;
 }
 
+/* True for SELECT ... FROM table without a join. */
+static int from_table(const mp_engine *en, const mp_sql_query *q)
+{
+    const mp_source *s = q->njoins ? NULL : mp_catalog_find(&en->cat, q->from.name);
+    return s && s->kind == MP_SRC_TABLE;
+}
+
 static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
                           const mp_engine_sink *sink, mp_error *e)
 {
@@ -378,15 +385,16 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
         return mp_error_set(e, MP_EINVAL, "line %u:%u: CREATE MODEL is not supported yet",
                             st->pos.line, st->pos.col);
     int is_table = st->object == MP_SQL_OBJ_TABLE;
-    /* A table-table join's result is a table too. */
-    int makes_table = st->query->has_group_by || join_of_tables(en, st->query);
+    /* A table-table join's result is a table too, and so is a filter or
+     * projection of a table. */
+    int makes_table = st->query->has_group_by || join_of_tables(en, st->query) ||
+                      from_table(en, st->query);
     if (is_table != makes_table)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: %s", st->pos.line, st->pos.col,
-                            is_table ? "CREATE TABLE AS SELECT needs GROUP BY or a join of two tables "
-                                       "(a table holds one row per key)"
-                            : st->query->has_group_by
-                                ? "GROUP BY makes a table: use CREATE TABLE ... AS SELECT"
-                                : "a join of two tables makes a table: use CREATE TABLE ... AS SELECT");
+                            is_table ? "Invalid result type. Your SELECT query produces a STREAM. "
+                                       "Please use CREATE STREAM AS SELECT statement instead."
+                                     : "Invalid result type. Your SELECT query produces a TABLE. "
+                                       "Please use CREATE TABLE AS SELECT statement instead.");
     int rc = check_props(st, e);
     if (rc)
         return rc;
@@ -403,7 +411,14 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
     if ((rc = mp_splan_build(en, st->query, &plan, e)))
         return rc;
     plan.from_earliest = from_earliest(en);
-    if ((rc = mp_splan_join_key_check(&plan, st->name, e))) {
+    if (!plan.joined && plan.src->window_size > 0) {
+        mp_splan_free(&plan);
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: a persistent query over the windowed table %s "
+                            "is not supported yet", st->query->from.pos.line,
+                            st->query->from.pos.col, st->query->from.name);
+    }
+    if ((rc = mp_splan_join_key_check(&plan, st->name, e)) ||
+        (rc = mp_splan_table_key_check(&plan, st->name, e))) {
         mp_splan_free(&plan);
         return rc;
     }
@@ -413,6 +428,8 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
         return mp_error_set(e, MP_ENOMEM, "out of memory");
     }
     s->kind = is_table ? MP_SRC_TABLE : MP_SRC_STREAM;
+    s->derived = 1;
+    s->window_size = plan.windowed ? plan.win_size : 0;
     s->name = strdup(st->name);
     s->sql = strdup(sql);
     char qid[512];
@@ -454,6 +471,106 @@ fail:
     return rc;
 }
 
+/* "`ID` INTEGER KEY, `V` STRING", as ksqlDB prints a schema. */
+static void schema_text(const mp_schema *s, mp_buf *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->ncols; i++) {
+        const mp_schema_column *c = &s->cols[i];
+        if (c->ns == MP_COL_HEADER)
+            continue;
+        mp_buf_printf(b, "%s`%s` ", n++ ? ", " : "", c->name);
+        mp_type_print(c->type, b);
+        if (c->ns == MP_COL_KEY)
+            mp_buf_puts(b, " KEY");
+    }
+}
+
+static int same_schema(const mp_schema *a, const mp_schema *b)
+{
+    size_t i = 0, k = 0;
+    for (;; i++, k++) {
+        while (i < a->ncols && a->cols[i].ns == MP_COL_HEADER)
+            i++;
+        while (k < b->ncols && b->cols[k].ns == MP_COL_HEADER)
+            k++;
+        if (i >= a->ncols || k >= b->ncols)
+            return i >= a->ncols && k >= b->ncols;
+        if (strcmp(a->cols[i].name, b->cols[k].name) || a->cols[i].ns != b->cols[k].ns ||
+            !mp_type_equal(a->cols[i].type, b->cols[k].type))
+            return 0;
+    }
+}
+
+/* INSERT INTO stream SELECT ...: a persistent query (INSERTQUERY_<n>)
+ * writing into an existing stream whose schema its result must have. */
+static int exec_insert_query(mp_engine *en, const mp_sql_stmt *st, const char *sql,
+                             const mp_engine_sink *sink, mp_error *e)
+{
+    mp_source *target = mp_catalog_find(&en->cat, st->name);
+    if (!target)
+        return mp_error_set(e, MP_ENOTFOUND, "line %u:%u: %s does not exist", st->pos.line,
+                            st->pos.col, st->name);
+    if (target->kind == MP_SRC_TABLE)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: INSERT INTO can only be used to insert into a "
+                            "stream. %s is a table.", st->pos.line, st->pos.col, st->name);
+    if (target->is_source)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Cannot insert into read-only stream: %s",
+                            st->pos.line, st->pos.col, st->name);
+    if (st->nprops)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: INSERT INTO ... WITH (...) is not supported yet",
+                            st->props[0].pos.line, st->props[0].pos.col);
+    const mp_sql_query *q = st->query;
+    if (q->emit == MP_SQL_EMIT_FINAL)
+        return mp_error_set(e, MP_EINVAL, "EMIT FINAL needs a windowed aggregation");
+    if (q->has_group_by || join_of_tables(en, q) || from_table(en, q))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Incompatible data sink and query result. Data "
+                            "sink (%s) type is STREAM but select query result is TABLE.",
+                            st->pos.line, st->pos.col, st->name);
+    mp_splan plan;
+    int rc = mp_splan_build(en, q, &plan, e);
+    if (rc)
+        return rc;
+    plan.from_earliest = from_earliest(en);
+    mp_schema *result = NULL;
+    if ((rc = mp_splan_schema(&plan, &result, e)))
+        goto fail;
+    if (!same_schema(result, target->schema)) {
+        mp_buf a = {0}, b = {0};
+        schema_text(result, &a);
+        schema_text(target->schema, &b);
+        rc = mp_error_set(e, MP_EINVAL, "line %u:%u: Incompatible schema between results and sink.\n"
+                          "Result schema is %s\nSink schema is %s", st->pos.line, st->pos.col,
+                          a.data ? a.data : "", b.data ? b.data : "");
+        mp_buf_free(&a);
+        mp_buf_free(&b);
+        goto fail;
+    }
+    char qid[64];
+    int64_t off = en->replay_offset;
+    if (!en->replaying && mp_log_offsets(en->log, MP_COMMAND_TOPIC, 0, NULL, &off, e)) {
+        rc = e ? e->code : MP_EIO;
+        goto fail;
+    }
+    snprintf(qid, sizeof qid, "INSERTQUERY_%lld", (long long)off);
+    if ((rc = append_command(en, sql, e)))
+        goto fail;
+    mp_schema_destroy(result);
+    result = NULL;
+    if ((rc = mp_pquery_start(en, qid, sql, &plan, target, e)))
+        goto fail;
+    if (!en->replaying) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Created query with ID %s", qid);
+        say(sink, msg);
+    }
+    return 0;
+fail:
+    mp_schema_destroy(result);
+    mp_splan_free(&plan);
+    return rc;
+}
+
 static mp_pquery *find_query(mp_engine *en, const char *id, size_t *at)
 {
     for (size_t i = 0; i < en->nqueries; i++)
@@ -479,7 +596,8 @@ static int exec_terminate(mp_engine *en, const mp_sql_stmt *st, const char *sql,
         size_t i = st->all ? en->nqueries - 1 : at;
         mp_pquery *q = en->queries[i];
         mp_source *sink_src = mp_catalog_find(&en->cat, mp_pquery_sink(q));
-        if (sink_src) {
+        /* An INSERT INTO query is not the stream's own writer. */
+        if (sink_src && sink_src->writer_query && !strcmp(sink_src->writer_query, mp_pquery_id(q))) {
             free(sink_src->writer_query);
             sink_src->writer_query = NULL;
         }
@@ -510,6 +628,10 @@ static int exec_drop(mp_engine *en, const mp_sql_stmt *st, const char *sql, cons
     if (s->writer_query)
         return mp_error_set(e, MP_EINVAL, "cannot drop %s: query %s writes to it; TERMINATE %s first",
                             st->name, s->writer_query, s->writer_query);
+    for (size_t i = 0; i < en->nqueries; i++)
+        if (!strcmp(mp_pquery_sink(en->queries[i]), st->name))
+            return mp_error_set(e, MP_EINVAL, "cannot drop %s: query %s writes to it; TERMINATE %s first",
+                                st->name, mp_pquery_id(en->queries[i]), mp_pquery_id(en->queries[i]));
     for (size_t i = 0; i < en->nqueries; i++)
         if (!strcmp(mp_pquery_source(en->queries[i]), st->name) ||
             (mp_pquery_source2(en->queries[i]) && !strcmp(mp_pquery_source2(en->queries[i]), st->name)))
@@ -895,14 +1017,8 @@ static int exec_join_select(mp_engine *en, const mp_splan *plan, const mp_engine
 static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sink *sink, mp_error *e)
 {
     const mp_sql_query *q = st->query;
-    if (q->emit != MP_SQL_EMIT_CHANGES) {
-        const mp_source *s = mp_catalog_find(&en->cat, q->from.name);
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: %s; add EMIT CHANGES for a push query",
-                            q->pos.line, q->pos.col,
-                            s && s->kind == MP_SRC_STREAM
-                                ? "pull queries on streams are not supported"
-                                : "pull queries are not supported yet");
-    }
+    if (q->emit != MP_SQL_EMIT_CHANGES)
+        return mp_pull_run(en, q, sink, e);
     mp_splan plan;
     int rc = mp_splan_build(en, q, &plan, e);
     if (rc)
@@ -959,6 +1075,10 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
             for (size_t i = 0; i < fr.n && !stop; i++) {
                 mp_arena_reset(&a);
                 mp_fn_ctx cx = {&a, &re};
+                /* A table's changelog: every update is a row; a deletion
+                 * is not one (ksqlDB's push queries show no tombstones). */
+                if (src->kind == MP_SRC_TABLE && fr.recs[i].value_len < 0)
+                    continue;
                 if (mp_row_decode(src, &fr.recs[i], p, &a, row, &re)) {
                     mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
                     continue;
@@ -1132,6 +1252,9 @@ static int exec_stmt(mp_engine *en, const mp_sql_stmt *st, const char *text, siz
     case MP_SQL_STMT_INSERT_VALUES:
         rc = exec_insert_values(en, st, sink, e);
         break;
+    case MP_SQL_STMT_INSERT_QUERY:
+        rc = exec_insert_query(en, st, sql, sink, e);
+        break;
     case MP_SQL_STMT_SHOW:
         rc = exec_show(en, st, sink, e);
         break;
@@ -1235,12 +1358,7 @@ int mp_engine_validate(mp_engine *en, const char *sql, mp_error *e)
     if (st->kind == MP_SQL_STMT_QUERY) {
         const mp_sql_query *q = st->query;
         if (q->emit != MP_SQL_EMIT_CHANGES) {
-            const mp_source *s = mp_catalog_find(&en->cat, q->from.name);
-            rc = mp_error_set(e, MP_EINVAL, "line %u:%u: %s; add EMIT CHANGES for a push query",
-                              q->pos.line, q->pos.col,
-                              s && s->kind == MP_SRC_STREAM
-                                  ? "pull queries on streams are not supported"
-                                  : "pull queries are not supported yet");
+            rc = mp_pull_validate(en, q, e);
         } else {
             mp_splan plan;
             rc = mp_splan_build(en, q, &plan, e);
@@ -1402,6 +1520,7 @@ void mp_engine_close(mp_engine *en)
     while (en->nqueries)
         mp_pquery_stop(en->queries[--en->nqueries]);
     free(en->queries);
+    mp_pull_views_free(en);
     mp_catalog_clear(&en->cat);
     for (size_t i = 0; i < en->nprops; i++) {
         free(en->props[i].name);

@@ -21,6 +21,7 @@
 enum { MP_ROW_ROWTIME, MP_ROW_ROWPARTITION, MP_ROW_ROWOFFSET, MP_ROW_PSEUDO };
 
 typedef struct mp_pquery mp_pquery;
+typedef struct mp_pull_view mp_pull_view;
 
 /* Which inputs a join has (the left one first). */
 typedef enum mp_join_kind {
@@ -50,6 +51,7 @@ struct mp_engine {
     /* Test support: while set, join queries read nothing, so input
      * produced meanwhile is all there when they start (ordered by time). */
     atomic_int hold;
+    mp_pull_view *pull_views; /* tables' state for pull queries (engine_pull.c) */
 };
 
 /* A compiled SELECT over one stream: filter and projection. */
@@ -79,6 +81,13 @@ typedef struct mp_splan {
     int windowed;
     size_t ws_slot;
     int64_t win_size, win_advance, win_grace;
+    /* The source is a windowed table (src_windowed = 1): the input scope
+     * ends with its rows' WINDOWSTART and WINDOWEND, at ws_slot. */
+    int src_windowed;
+    /* PARTITION BY (partitioned = 1): the output column marked is_key is
+     * the partitioning expression, the new key (records go to the
+     * partition its bytes hash to, as Kafka's partitioner does). */
+    int partitioned;
     /* JOIN (joined = 1): src is the left source, rsrc the right one. The
      * input scope is the joined row: ROWTIME, ROWPARTITION and ROWOFFSET
      * of the record that produced it (ROWTIME is the result's time), then
@@ -144,12 +153,18 @@ int mp_splan_schema(const mp_splan *p, mp_schema **out, mp_error *e);
  * query: 0, or MP_EINVAL with ksqlDB's message naming the join columns. */
 int mp_splan_join_key_check(const mp_splan *p, const char *sink, mp_error *e);
 
+/* A persistent query over a table must select the table's key columns:
+ * 0, or MP_EINVAL with ksqlDB's message naming them. */
+int mp_splan_table_key_check(const mp_splan *p, const char *sink, mp_error *e);
+
 /* Decodes only the key of record r (the value columns are NULL): a
  * table's tombstone. */
 int mp_row_decode_key(const mp_source *s, const mp_record *r, int32_t partition, mp_arena *a,
                       mp_value *row, mp_error *e);
 
-/* Decodes record r of partition into row (MP_ROW_PSEUDO + schema columns).
+/* Decodes record r of partition into row (MP_ROW_PSEUDO + schema columns,
+ * then for a windowed table its record's WINDOWSTART and WINDOWEND: the
+ * key ends with the window start as 8 bytes big-endian).
  * MP_EINPUT for a bad record (message says where). */
 int mp_row_decode(const mp_source *s, const mp_record *r, int32_t partition, mp_arena *a,
                   mp_value *row, mp_error *e);
@@ -187,6 +202,14 @@ typedef struct mp_join_io {
  * latest offsets). Returns 0 or the error that stopped it. */
 int mp_join_run(mp_engine *en, const mp_splan *p, const char *group, const mp_join_io *io,
                 mp_error *e);
+
+/* Pull queries (engine_pull.c): SELECT without EMIT CHANGES. Called with
+ * en->mu held (released while rows are sent). */
+int mp_pull_run(mp_engine *en, const mp_sql_query *q, const mp_engine_sink *sink, mp_error *e);
+/* Checks a pull query as mp_pull_run would before its first row. */
+int mp_pull_validate(mp_engine *en, const mp_sql_query *q, mp_error *e);
+/* Frees the tables' pull-query state (at close). */
+void mp_pull_views_free(mp_engine *en);
 
 /* Persistent queries (engine_pquery.c). */
 int mp_pquery_start(mp_engine *en, const char *id, const char *sql, mp_splan *plan,

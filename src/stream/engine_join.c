@@ -716,7 +716,8 @@ static int jrun_init(jrun *j, mp_engine *en, const mp_splan *p, const mp_join_io
                                                                    : p->rsrc->schema->ncols;
     j->parts = calloc(j->nparts, sizeof *j->parts);
     j->pos = calloc(j->nparts, sizeof *j->pos);
-    j->srow = calloc(MP_ROW_PSEUDO + widest + 1, sizeof *j->srow);
+    /* + 2: a windowed table's WINDOWSTART and WINDOWEND. */
+    j->srow = calloc(MP_ROW_PSEUDO + widest + 3, sizeof *j->srow);
     j->jrow = calloc(p->nscope + 1, sizeof *j->jrow);
     j->out = calloc(p->nout + 1, sizeof *j->out);
     if (!j->parts || !j->pos || !j->srow || !j->jrow || !j->out)

@@ -192,6 +192,10 @@ static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error
     if (!strcmp(lq, rq))
         return mp_error_set(e, MP_EINVAL, "line %u:%u: both sides of the join are called %s; give "
                             "one an alias", j->source.pos.line, j->source.pos.col, lq);
+    if (l->window_size > 0 || r->window_size > 0)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: joining the windowed table %s is not supported "
+                            "yet", q->from.pos.line, q->from.pos.col,
+                            l->window_size > 0 ? l->name : r->name);
     int ls = l->kind == MP_SRC_STREAM, rs = r->kind == MP_SRC_STREAM;
     if (!ls && rs)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join order: table-stream joins are not "
@@ -403,6 +407,43 @@ int mp_splan_join_key_check(const mp_splan *p, const char *sink, mp_error *e)
                         p->rqual, rc, p->lqual, lc);
 }
 
+int mp_splan_table_key_check(const mp_splan *p, const char *sink, mp_error *e)
+{
+    if (p->partitioned) {
+        size_t nkeys = 0;
+        for (size_t i = 0; i < p->nout; i++)
+            nkeys += p->is_key[i];
+        if (nkeys == 1)
+            return 0;
+        return mp_error_set(e, MP_EINVAL, nkeys ? "The partitioning expression is selected more than "
+                            "once in the query used to build `%s`; select it once (it is the key)."
+                            : "Key missing from projection (ie, SELECT). The query used to build `%s` "
+                              "must include the partitioning expression in its projection (eg, "
+                              "SELECT <the PARTITION BY expression>...).", sink);
+    }
+    if (p->joined || p->grouped || p->src->kind != MP_SRC_TABLE)
+        return 0;
+    size_t nkeys = 0, want = mp_schema_count(p->src->schema, MP_COL_KEY);
+    for (size_t i = 0; i < p->nout; i++)
+        nkeys += p->is_key[i];
+    if (nkeys >= want)
+        return 0;
+    mp_buf names = {0};
+    const char *first = NULL;
+    for (size_t i = 0; i < p->src->schema->ncols; i++)
+        if (p->src->schema->cols[i].ns == MP_COL_KEY) {
+            mp_buf_printf(&names, "%s%s", names.len ? ", " : "", p->src->schema->cols[i].name);
+            if (!first)
+                first = p->src->schema->cols[i].name;
+        }
+    int rc = mp_error_set(e, MP_EINVAL, "Key missing from projection (ie, SELECT). The query used to "
+                          "build `%s` must include the key column%s %s in its projection (eg, SELECT "
+                          "%s...).", sink, want > 1 ? "s" : "", names.data ? names.data : "?",
+                          first ? first : "?");
+    mp_buf_free(&names);
+    return rc;
+}
+
 /* The select list of a join. */
 static int plan_join_items(mp_splan *p, const mp_sql_query *q, mp_error *e)
 {
@@ -517,18 +558,32 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     if (q->has_group_by && !q->ngroup_by)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: GROUP BY () is not supported", q->pos.line,
                             q->pos.col);
-    if (q->has_partition_by)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY is not supported yet",
-                            q->pos.line, q->pos.col);
+    const mp_sql_expr *pby = q->has_partition_by && q->npartition_by ? q->partition_by[0] : NULL;
+    if (q->has_partition_by && q->npartition_by != 1)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY %s is not supported yet",
+                            q->pos.line, q->pos.col, q->npartition_by ? "several expressions" : "()");
+    if (pby && q->has_group_by)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY and GROUP BY in the same query are "
+                            "not supported; GROUP BY already keys the result", pby->pos.line,
+                            pby->pos.col);
     mp_source *src = mp_catalog_find(&en->cat, q->from.name);
     if (!src)
         return mp_error_set(e, MP_ENOTFOUND, "line %u:%u: %s does not exist", q->from.pos.line,
                             q->from.pos.col, q->from.name);
-    if (src->kind != MP_SRC_STREAM)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: %s is a table; queries on tables are not "
-                            "supported yet", q->from.pos.line, q->from.pos.col, q->from.name);
+    if (src->kind == MP_SRC_TABLE && (q->has_group_by || q->window))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: GROUP BY over a table is not supported yet; "
+                            "aggregate the stream the table comes from", q->from.pos.line,
+                            q->from.pos.col);
+    if (pby && src->kind == MP_SRC_TABLE)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY is not supported on tables: %s is a "
+                            "table, and a table's key cannot change (ksqlDB refuses it too)",
+                            pby->pos.line, pby->pos.col, src->name);
     p->src = src;
-    p->nscope = MP_ROW_PSEUDO + src->schema->ncols + (p->windowed ? 2 : 0);
+    /* A windowed table's rows carry their window (unless a column of the
+     * same name already holds it). */
+    p->src_windowed = src->window_size > 0 && mp_schema_find(src->schema, "WINDOWSTART") < 0 &&
+                      mp_schema_find(src->schema, "WINDOWEND") < 0;
+    p->nscope = MP_ROW_PSEUDO + src->schema->ncols + (p->windowed || p->src_windowed ? 2 : 0);
     p->scope = calloc(p->nscope, sizeof *p->scope);
     if (!p->scope)
         return mp_error_set(e, MP_ENOMEM, "out of memory");
@@ -538,7 +593,7 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     for (size_t i = 0; i < src->schema->ncols; i++)
         p->scope[MP_ROW_PSEUDO + i] =
             (mp_sql_scope_col){src->schema->cols[i].name, qual, src->schema->cols[i].type};
-    if (p->windowed) {
+    if (p->windowed || p->src_windowed) {
         p->ws_slot = MP_ROW_PSEUDO + src->schema->ncols;
         p->scope[p->ws_slot] = (mp_sql_scope_col){"WINDOWSTART", qual, en->pseudo_types[MP_ROW_ROWTIME]};
         p->scope[p->ws_slot + 1] = (mp_sql_scope_col){"WINDOWEND", qual, en->pseudo_types[MP_ROW_ROWTIME]};
@@ -573,6 +628,25 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
                           mp_type_kind_name(mp_sql_cexpr_type(p->where)->kind));
         goto fail;
     }
+    /* PARTITION BY: the expression is the result's key, named as ksqlDB
+     * names it: a column's or struct field's name, else KSQL_COL_0. */
+    char pby_name[256] = "";
+    if (pby) {
+        mp_sql_cexpr *pc = NULL;
+        if ((rc = mp_sql_compile(pby, &p->sc, &pc, e)))
+            goto fail;
+        int bare_null = mp_sql_cexpr_type(pc)->kind == MP_TYPE_NULL;
+        mp_sql_cexpr_free(pc);
+        if (bare_null) {
+            rc = mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY NULL is not supported yet",
+                              pby->pos.line, pby->pos.col);
+            goto fail;
+        }
+        snprintf(pby_name, sizeof pby_name, "%s",
+                 pby->kind == MP_SQL_EXPR_COLUMN || pby->kind == MP_SQL_EXPR_DEREF ? pby->name
+                                                                                   : "KSQL_COL_0");
+        p->partitioned = 1;
+    }
     for (size_t i = 0; i < q->nitems; i++) {
         const mp_sql_select_item *it = &q->items[i];
         if (p->grouped && it->kind != MP_SQL_ITEM_EXPR) {
@@ -587,7 +661,18 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
                                   it->pos.col, it->source);
                 goto fail;
             }
+            if (pby) {
+                /* ksqlDB: * is the new key, then every other column (the
+                 * old key among the values). */
+                mp_sql_cexpr *ce = NULL;
+                if ((rc = mp_sql_compile(pby, &p->sc, &ce, e)) ||
+                    (rc = add_out(p, ce, pby_name, 1, e)))
+                    goto fail;
+            }
             for (size_t c = 0; c < src->schema->ncols; c++) {
+                if (pby && pby->kind == MP_SQL_EXPR_COLUMN &&
+                    !strcmp(pby->name, src->schema->cols[c].name))
+                    continue;
                 mp_sql_expr *ref = mp_sql_expr_column(NULL, src->schema->cols[c].name);
                 mp_sql_cexpr *ce = NULL;
                 if (!ref) {
@@ -597,8 +682,25 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
                 rc = mp_sql_compile(ref, &p->sc, &ce, e);
                 mp_sql_expr_free(ref);
                 if (rc || (rc = add_out(p, ce, src->schema->cols[c].name,
-                                        src->schema->cols[c].ns == MP_COL_KEY, e)))
+                                        !pby && src->schema->cols[c].ns == MP_COL_KEY, e)))
                     goto fail;
+                /* ksqlDB: a windowed table's * is its keys, the window
+                 * bounds, then its values. */
+                int last_key = src->schema->cols[c].ns == MP_COL_KEY &&
+                               (c + 1 == src->schema->ncols || src->schema->cols[c + 1].ns != MP_COL_KEY);
+                for (size_t w = 0; p->src_windowed && last_key && w < 2; w++) {
+                    const char *wn = w ? "WINDOWEND" : "WINDOWSTART";
+                    ref = mp_sql_expr_column(NULL, wn);
+                    ce = NULL;
+                    if (!ref) {
+                        rc = mp_error_set(e, MP_ENOMEM, "out of memory");
+                        goto fail;
+                    }
+                    rc = mp_sql_compile(ref, &p->sc, &ce, e);
+                    mp_sql_expr_free(ref);
+                    if (rc || (rc = add_out(p, ce, wn, 0, e)))
+                        goto fail;
+                }
             }
             continue;
         }
@@ -629,7 +731,9 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
             goto fail;
         char name[256];
         item_name(it, i, name, sizeof name);
-        if (!p->grouped && it->expr->kind == MP_SQL_EXPR_COLUMN) {
+        if (pby) {
+            is_key = mp_sql_expr_equal(it->expr, pby);
+        } else if (!p->grouped && it->expr->kind == MP_SQL_EXPR_COLUMN) {
             int ci = mp_schema_find(src->schema, it->expr->name);
             is_key = ci >= 0 && src->schema->cols[ci].ns == MP_COL_KEY;
         }
@@ -706,8 +810,9 @@ int mp_row_decode_key(const mp_source *s, const mp_record *r, int32_t partition,
     mp_value *cols = row + MP_ROW_PSEUDO;
     for (size_t i = 0; i < s->schema->ncols; i++)
         cols[i] = mp_v_null_of(s->schema->cols[i].type);
-    if (s->key_codec && mp_codec_ncols(s->key_codec) && r->key_len >= 0) {
-        int rc = mp_codec_decode(s->key_codec, r->key, (size_t)r->key_len, a, cols, e);
+    int32_t klen = s->window_size > 0 && r->key_len >= 8 ? r->key_len - 8 : r->key_len;
+    if (s->key_codec && mp_codec_ncols(s->key_codec) && klen >= 0) {
+        int rc = mp_codec_decode(s->key_codec, r->key, (size_t)klen, a, cols, e);
         if (rc < 0) {
             mp_error_prefix(e, "key");
             return rc;
@@ -726,8 +831,20 @@ int mp_row_decode(const mp_source *s, const mp_record *r, int32_t partition, mp_
     for (size_t i = 0; i < s->schema->ncols; i++)
         cols[i] = mp_v_null_of(s->schema->cols[i].type);
     int rc;
+    int32_t klen = r->key_len;
+    if (s->window_size > 0 && klen >= 8) {
+        /* Kafka's time-windowed key: the key, then the window start. */
+        uint64_t ws = 0;
+        klen -= 8;
+        for (int b = 0; b < 8; b++)
+            ws = ws << 8 | r->key[klen + b];
+        if (mp_schema_find(s->schema, "WINDOWSTART") < 0 && mp_schema_find(s->schema, "WINDOWEND") < 0) {
+            cols[s->schema->ncols] = mp_v_bigint((int64_t)ws);
+            cols[s->schema->ncols + 1] = mp_v_bigint((int64_t)ws + s->window_size);
+        }
+    }
     if (s->key_codec && mp_codec_ncols(s->key_codec)) {
-        rc = mp_codec_decode(s->key_codec, r->key, r->key_len < 0 ? 0 : (size_t)r->key_len, a, cols, e);
+        rc = mp_codec_decode(s->key_codec, r->key, klen < 0 ? 0 : (size_t)klen, a, cols, e);
         if (r->key_len < 0 && rc == 0)
             rc = MP_CODEC_NULL;
         if (rc < 0) {

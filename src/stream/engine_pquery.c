@@ -366,6 +366,7 @@ static void *run(void *arg)
     mp_pquery *q = arg;
     mp_engine *en = q->en;
     const mp_source *src = q->plan.src;
+    int is_table = src->kind == MP_SRC_TABLE;
     int32_t np = src->partitions > 0 ? src->partitions : 1;
     mp_log_offset *pos = calloc((size_t)np, sizeof *pos);
     mp_value *row = calloc(q->plan.nscope + q->plan.aggs.n, sizeof *row);
@@ -435,17 +436,25 @@ static void *run(void *arg)
                 const mp_record *r = &fr.recs[i];
                 atomic_fetch_add(&q->in, 1);
                 mp_fn_ctx cx = {&arena, &e};
-                if (mp_row_decode(src, r, p, &arena, row, &e)) {
+                /* A table's update that deletes its key, or (filtered out)
+                 * takes it out of the result: a tombstone, as Kafka
+                 * Streams' table filter forwards. */
+                int drop = is_table && r->value_len < 0;
+                if (drop ? mp_row_decode_key(src, r, p, &arena, row, &e)
+                         : mp_row_decode(src, r, p, &arena, row, &e)) {
                     record_error(q, src->topic, p, r->offset, e.msg);
                     continue;
                 }
-                if (q->plan.where) {
+                if (drop && r->key_len < 0)
+                    continue;
+                if (q->plan.where && !drop) {
                     int ok = mp_sql_eval_cond(q->plan.where, row, &cx);
                     if (ok < 0) {
                         record_error(q, src->topic, p, r->offset, e.msg);
                     }
-                    if (ok <= 0)
+                    if (ok <= 0 && !is_table)
                         continue;
+                    drop = ok <= 0;
                 }
                 int64_t starts[MP_MAX_WINDOWS];
                 size_t nw = 1;
@@ -485,6 +494,10 @@ static void *run(void *arg)
                     }
                     for (size_t c = 0; c < q->plan.nout; c++) {
                         mp_value v;
+                        if (drop && !q->plan.is_key[c]) {
+                            out[slot[c]] = mp_v_null_of(mp_sql_cexpr_type(q->plan.proj[c]));
+                            continue;
+                        }
                         if (mp_sql_eval(q->plan.proj[c], row, &cx, &v) < 0) {
                             record_error(q, src->topic, p, r->offset, e.msg);
                         }
@@ -505,7 +518,7 @@ static void *run(void *arg)
                     }
                     /* A group HAVING no longer admits leaves the table: a
                      * tombstone for its key, as ksqlDB writes. */
-                    if (tombstone)
+                    if (tombstone || drop)
                         recs[nout].value_len = -1;
                     nout++;
                 }

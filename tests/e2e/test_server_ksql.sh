@@ -43,6 +43,26 @@ code_is 200 "/query-stream"
 [ "$(sed -n 1p "$T/body" | python3 -c 'import json,sys; print(json.load(sys.stdin)["columnNames"])')" = "['CAR_ID', 'SPEED']" ] && ok || bad "query-stream header: $(cat "$T/body")"
 [ "$(sed -n 2,4p "$T/body" | tr -d '\n')" = '["car2",55.5]["car0",56.5]["car1",57.5]' ] && ok || bad "query-stream rows: $(cat "$T/body")"
 
+# Pull queries: a table's current state (CREATE TABLE AS SELECT), then the end.
+post /ksql '{"ksql": "CREATE TABLE fast_counts AS SELECT car_id, COUNT(*) AS n FROM fast GROUP BY car_id;", "streamsProperties": {"auto.offset.reset": "earliest"}}'
+code_is 200 "CTAS for pull queries"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    post /query-stream '{"sql": "SELECT * FROM fast_counts WHERE car_id = '"'car2'"';"}'
+    [ "$(wc -l <"$T/body")" -ge 2 ] && break
+    sleep 0.5
+done
+code_is 200 "pull query on /query-stream"
+[ "$(sed -n 1p "$T/body" | python3 -c 'import json,sys; print(json.load(sys.stdin)["columnNames"])')" = "['CAR_ID', 'N']" ] && ok || bad "pull header: $(cat "$T/body")"
+[ "$(sed -n 2p "$T/body" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r[0], r[1] >= 1)')" = "car2 True" ] && ok || bad "pull row: $(cat "$T/body")"
+[ "$(wc -l <"$T/body")" -eq 2 ] && ok || bad "one key, one row: $(cat "$T/body")"
+post /query '{"ksql": "SELECT car_id, n FROM fast_counts WHERE car_id IN ('"'car2'"', '"'nobody'"');"}'
+code_is 200 "pull query on /query"
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); assert "header" in a[0] and a[0]["header"]["schema"] == "`CAR_ID` STRING, `N` BIGINT", a; assert len(a) == 2 and a[1]["row"]["columns"][0] == "car2", a; assert not any("finalMessage" in x for x in a), a' "$T/body" && ok || bad "legacy pull: one JSON array, header then rows: $(cat "$T/body")"
+post /query-stream '{"sql": "SELECT car_id FROM car_sensor LIMIT 2;"}'
+code_is 200 "a stream's scan"; [ "$(wc -l <"$T/body")" -eq 3 ] && ok || bad "header and two rows: $(cat "$T/body")"
+post /query-stream '{"sql": "SELECT * FROM car_sensor GROUP BY car_id;"}'
+code_is 400 "refused pull query"; body_has "Pull queries don't support GROUP BY clauses" "ksqlDB's error"
+
 # /inserts-stream: one ack per row, a bad row acked with its error.
 post /inserts-stream '{"target": "car_sensor"}
 {"car_id": "car9", "event_id": 100, "speed": 1.5}

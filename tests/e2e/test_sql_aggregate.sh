@@ -143,7 +143,7 @@ expect_err "line 1:16: this column is neither grouped by nor inside an aggregate
 expect_exit 2 "CSAS with GROUP BY" -- sql -e "CREATE STREAM x AS SELECT userid, COUNT(*) FROM pageviews GROUP BY userid;"
 expect_err "use CREATE TABLE" "says what to use"
 expect_exit 2 "CTAS without GROUP BY" -- sql -e "CREATE TABLE y AS SELECT userid FROM pageviews;"
-expect_err "needs GROUP BY" "says what is missing"
+expect_err "Invalid result type\. Your SELECT query produces a STREAM\. Please use CREATE STREAM AS SELECT" "ksqlDB's error: a stream result"
 expect_exit 2 "aggregate without GROUP BY" -- sql -e "SELECT COUNT(*) FROM pageviews EMIT CHANGES;"
 expect_err "aggregate functions need GROUP BY" "aggregate needs grouping"
 expect_exit 2 "SELECT * with GROUP BY" -- sql -e "SELECT * FROM pageviews GROUP BY userid EMIT CHANGES;"
