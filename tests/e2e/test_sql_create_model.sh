@@ -116,6 +116,10 @@ expect_exit 0 "push query with PREDICT" -- sql -e "SET 'auto.offset.reset'='earl
     SELECT id, PREDICT('HEART', age, sex, trestbps) AS pred FROM patients EMIT CHANGES LIMIT 1;"
 [ -n "$v2" ] && grep -Eq "^\| 10 +\| $v2 +\|" "$T/out" && ok || bad "the push query uses version 2 ($v2): $(cat "$T/out")"
 
+# The directory is the upper-cased name; a lower-case PREDICT name is told so.
+expect_exit 2 "PREDICT('heart')" -- sql -e "SELECT PREDICT('heart', age, sex, trestbps) FROM patients EMIT CHANGES LIMIT 1;"
+expect_err "model 'heart': .* \(there is a model 'HEART': CREATE MODEL upper-cases names that are not quoted\)" "the hint"
+
 # ---- a table: its latest row per key ----
 # Key 1 is updated, key 5 has a NULL feature: refused, then dropped or
 # imputed. (Tombstones are in tests/unit/test_engine_model.c.)
