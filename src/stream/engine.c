@@ -382,8 +382,7 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
                           const mp_engine_sink *sink, mp_error *e)
 {
     if (st->object == MP_SQL_OBJ_MODEL)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: CREATE MODEL is not supported yet",
-                            st->pos.line, st->pos.col);
+        return mp_engine_create_model(en, st, sink, e);
     int is_table = st->object == MP_SQL_OBJ_TABLE;
     /* A table-table join's result is a table too, and so is a filter or
      * projection of a table. */

@@ -211,6 +211,12 @@ int mp_pull_validate(mp_engine *en, const mp_sql_query *q, mp_error *e);
 /* Frees the tables' pull-query state (at close). */
 void mp_pull_views_free(mp_engine *en);
 
+/* CREATE MODEL ... AS SELECT (engine_model.c): trains on the source's
+ * current contents and publishes the next version in the registry. Not a
+ * command: it is never written to the command topic. */
+int mp_engine_create_model(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sink *sink,
+                           mp_error *e);
+
 /* Persistent queries (engine_pquery.c). */
 int mp_pquery_start(mp_engine *en, const char *id, const char *sql, mp_splan *plan,
                     mp_source *sink, mp_error *e);

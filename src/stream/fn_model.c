@@ -92,8 +92,24 @@ static int ref_open(const char *name, model_ref **out, mp_error *e)
     int rc = 0;
     if (!r || !(r->dir = strdup(dir)))
         rc = mp_error_set(e, MP_ENOMEM, "out of memory");
-    else if ((rc = mp_model_load(dir, &r->m, &r->version, e)))
+    else if ((rc = mp_model_load(dir, &r->m, &r->version, e))) {
         mp_error_prefix(e, "model '%s'", name);
+        /* CREATE MODEL heart names its directory HEART, as SQL names are
+         * upper-cased unless quoted: say so rather than leave a puzzle. */
+        char up[4096];
+        size_t i = 0;
+        for (; name[i] && i + 1 < sizeof up; i++)
+            up[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+        up[i] = 0;
+        long v = 0;
+        if (rc == MP_ENOTFOUND && strcmp(up, name) && e &&
+            snprintf(dir, sizeof dir, "%s/%s", bind_registry, up) < (int)sizeof dir &&
+            mp_registry_latest(dir, &v, NULL) == 0) {
+            size_t len = strlen(e->msg);
+            snprintf(e->msg + len, sizeof e->msg - len,
+                     " (there is a model '%s': CREATE MODEL upper-cases names that are not quoted)", up);
+        }
+    }
     if (rc) {
         if (r)
             free(r->dir);
