@@ -487,29 +487,12 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
             mp_splan_free(p);
         return rc;
     }
-    if (q->window && q->window->kind == MP_SQL_WINDOW_SESSION)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: SESSION windows are not supported yet "
-                            "(TUMBLING and HOPPING are)", q->pos.line, q->pos.col);
     if (q->window && !q->has_group_by)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: WINDOW needs GROUP BY", q->pos.line, q->pos.col);
     if (q->window) {
-        const mp_sql_window *w = q->window;
-        int64_t grace = 24LL * 3600 * 1000; /* ksqlDB's default grace period */
-        if (mp_sql_duration_ms(w->size, &p->win_size) ||
-            (w->kind == MP_SQL_WINDOW_HOPPING && mp_sql_duration_ms(w->advance, &p->win_advance)) ||
-            (w->has_grace && mp_sql_duration_ms(w->grace, &grace)))
-            return mp_error_set(e, MP_EINVAL, "line %u:%u: window duration out of range", q->pos.line,
-                                q->pos.col);
-        if (w->kind == MP_SQL_WINDOW_TUMBLING)
-            p->win_advance = p->win_size;
-        if (p->win_size <= 0 || p->win_advance <= 0 || p->win_advance > p->win_size)
-            return mp_error_set(e, MP_EINVAL, "line %u:%u: a window needs SIZE > 0 and 0 < ADVANCE BY <= SIZE",
-                                q->pos.line, q->pos.col);
-        if (p->win_size / p->win_advance > 1000)
-            return mp_error_set(e, MP_EINVAL, "line %u:%u: a record would fall in more than 1000 hopping "
-                                "windows; use a larger ADVANCE BY", q->pos.line, q->pos.col);
-        p->win_grace = grace;
-        p->windowed = 1;
+        int rc = mp_splan_window(q, p, e);
+        if (rc)
+            return rc;
     }
     if (q->having && !q->has_group_by)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: HAVING needs GROUP BY", q->having->pos.line,
@@ -635,6 +618,17 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
         }
         if ((rc = add_out(p, ce, name, is_key, e)))
             goto fail;
+    }
+    if (p->session) {
+        for (size_t j = 0; j < p->aggs.n; j++) {
+            const mp_sql_agg_call *c = &p->aggs.calls[j];
+            if (c->impl.merge)
+                continue;
+            rc = mp_error_set(e, MP_EINVAL, "line %u:%u: %s cannot be used with SESSION windows: "
+                              "it cannot merge the states of two sessions", c->call->pos.line,
+                              c->call->pos.col, c->def->name);
+            goto fail;
+        }
     }
     if (p->grouped) {
         size_t nkeys = 0;
