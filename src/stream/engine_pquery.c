@@ -123,15 +123,19 @@ static int changelog_restore(mp_pquery *q, mp_error *e)
             mp_arena_reset(&a);
             if (r->key_len > 11 && !memcmp(r->key, "__position_", 11) && r->value_len > 0) {
                 /* A position marker: the states so far include every
-                 * input record before this offset. */
+                 * input record before this offset, and stream time was
+                 * what it says (older markers have none). */
                 int part = -1;
-                long long o = -1;
-                char buf[96];
+                long long o = -1, st = 0;
+                char buf[160];
                 size_t l = (size_t)r->value_len < sizeof buf - 1 ? (size_t)r->value_len : sizeof buf - 1;
                 memcpy(buf, r->value, l);
                 buf[l] = 0;
-                if (sscanf(buf, "{\"partition\":%d,\"offset\":%lld}", &part, &o) == 2 && part >= 0 &&
-                    part < 100000) {
+                int got = sscanf(buf, "{\"partition\":%d,\"offset\":%lld,\"stream_time\":%lld}",
+                                 &part, &o, &st);
+                if (got == 3 && st > q->stream_time)
+                    q->stream_time = st;
+                if (got >= 2 && part >= 0 && part < 100000) {
                     if (part >= q->nresume) {
                         int64_t *nr = realloc(q->resume, (size_t)(part + 1) * sizeof *nr);
                         if (!nr) {
@@ -506,7 +510,9 @@ static void *run(void *arg)
     size_t maxw = q->plan.windowed
                       ? (size_t)((q->plan.win_size + q->plan.win_advance - 1) / q->plan.win_advance)
                       : 1;
-    int64_t stream_time = INT64_MIN, evicted_at = INT64_MIN;
+    /* Stream time goes on from where the changelog says it was, so a
+     * record is late or not the same way with or without a restart. */
+    int64_t stream_time = q->stream_time, evicted_at = INT64_MIN;
     mp_value *out = calloc(q->sink->schema->ncols ? q->sink->schema->ncols : 1, sizeof *out);
     size_t *slot = calloc(q->plan.nout ? q->plan.nout : 1, sizeof *slot);
     mp_record *recs = NULL;
@@ -695,9 +701,13 @@ static void *run(void *arg)
             if (q->agg || q->sess) {
                 /* Keyed per partition, so compaction keeps the latest; a
                  * group's key is a JSON object and never looks like this. */
-                char mark[64], mkey[32];
-                int ml = snprintf(mark, sizeof mark, "{\"partition\":%d,\"offset\":%lld}", (int)p,
-                                  (long long)fr.next_offset);
+                char mark[128], mkey[32];
+                int ml = stream_time == INT64_MIN
+                             ? snprintf(mark, sizeof mark, "{\"partition\":%d,\"offset\":%lld}", (int)p,
+                                        (long long)fr.next_offset)
+                             : snprintf(mark, sizeof mark,
+                                        "{\"partition\":%d,\"offset\":%lld,\"stream_time\":%lld}",
+                                        (int)p, (long long)fr.next_offset, (long long)stream_time);
                 int kl = snprintf(mkey, sizeof mkey, "__position_%d", (int)p);
                 clrecs[ncl++] = (mp_record){.timestamp = -1, .key = (const uint8_t *)mkey,
                                             .key_len = kl, .value = (const uint8_t *)mark,
@@ -779,6 +789,7 @@ int mp_pquery_start(mp_engine *en, const char *id, const char *sql, mp_splan *pl
     q->plan.aggs.input = &q->plan.sc;
     q->plan.agg_sc.aggs = &q->plan.aggs;
     q->sink = sink;
+    q->stream_time = INT64_MIN;
     int rc = 0;
     if (q->plan.grouped &&
         ((rc = q->plan.session ? mp_sessions_new(&q->plan, 1, &q->sess, e)
