@@ -73,6 +73,7 @@ typedef struct tr_record {
     const char *topic;
     json_t *key;   /* borrowed from the document; NULL: null */
     json_t *value; /* borrowed; JSON null for a tombstone */
+    json_t *window; /* borrowed; NULL: an unwindowed key */
     int has_ts;
     int64_t ts;
 } tr_record;
@@ -174,9 +175,24 @@ static int load_records(const char *path, const char *field, tr_file *f)
             t->ts = (int64_t)json_integer_value(ts);
         }
         json_t *win = json_object_get(r, "window");
-        if (win && !json_is_null(win))
-            return bad_file(path, "%s[%zu]: windowed keys ('window') are not supported: the engine has "
-                            "no windowed queries yet", field, i);
+        if (win && !json_is_null(win)) {
+            if (!strcmp(field, "inputs"))
+                return bad_file(path, "%s[%zu]: windowed keys ('window') in inputs are not supported: "
+                                "streams over windowed topics (WINDOW_TYPE) are not supported yet",
+                                field, i);
+            json_t *ws = json_object_get(win, "start"), *we = json_object_get(win, "end"),
+                   *wt = json_object_get(win, "type");
+            const char *type = json_string_value(wt);
+            if (!json_is_object(win) || !json_is_integer(ws) || !json_is_integer(we) || !type ||
+                (strcasecmp(type, "session") && strcasecmp(type, "time")))
+                return bad_file(path, "%s[%zu]: 'window' must be {\"start\": MS, \"end\": MS, "
+                                "\"type\": \"session\" or \"time\"}", field, i);
+            /* Compared as JSON: the type in one spelling. */
+            if (json_object_set_new(win, "type", json_string(strcasecmp(type, "session") ? "time"
+                                                                                          : "session")))
+                return bad_file(path, "out of memory");
+            t->window = win;
+        }
         json_t *hdr = json_object_get(r, "headers");
         if (hdr && !json_is_null(hdr) && !(json_is_array(hdr) && json_array_size(hdr) == 0))
             return bad_file(path, "%s[%zu]: record headers are not supported yet", field, i);
@@ -282,6 +298,7 @@ typedef struct tr_actual {
     int32_t partition;
     int64_t offset, ts;
     json_t *key, *value; /* owned */
+    json_t *window;      /* owned; NULL: the key carries no window */
 } tr_actual;
 
 typedef struct runner {
@@ -513,7 +530,18 @@ static int read_topic(runner *r, const char *topic, const tr_file *out, tr_actua
                 a->partition = p;
                 a->offset = m->offset;
                 a->ts = m->timestamp;
-                a->key = decode_side(r, topic, 1, m->key, m->key_len, want_key);
+                int32_t klen = m->key_len;
+                int session = 0;
+                int64_t ws = 0, we = 0;
+                mp_error we_err = {0};
+                int wrc = mp_engine_test_key_window(r->en, topic, m->key, m->key_len, &klen, &session,
+                                                    &ws, &we, &we_err);
+                a->window = wrc == 1 ? json_pack("{s:I,s:I,s:s}", "start", (json_int_t)ws, "end",
+                                                 (json_int_t)we, "type", session ? "session" : "time")
+                                     : NULL;
+                if (wrc < 0)
+                    klen = m->key_len; /* shown as it is, and a difference */
+                a->key = decode_side(r, topic, 1, m->key, klen, want_key);
                 a->value = decode_side(r, topic, 0, m->value, m->value_len, want_value);
             }
             off = fr.next_offset;
@@ -530,14 +558,20 @@ static void free_actual(tr_actual *a, size_t n)
     for (size_t i = 0; i < n; i++) {
         json_decref(a[i].key);
         json_decref(a[i].value);
+        json_decref(a[i].window);
     }
     free(a);
 }
 
-static void put_record(mp_buf *b, const json_t *key, const json_t *value, int has_ts, int64_t ts)
+static void put_record(mp_buf *b, const json_t *key, const json_t *window, const json_t *value,
+                       int has_ts, int64_t ts)
 {
     mp_buf_putc(b, '<');
     put_json(b, key);
+    if (window)
+        mp_buf_printf(b, " [%s %lld..%lld]", json_string_value(json_object_get(window, "type")),
+                      (long long)json_integer_value(json_object_get(window, "start")),
+                      (long long)json_integer_value(json_object_get(window, "end")));
     mp_buf_puts(b, ", ");
     put_json(b, value);
     mp_buf_putc(b, '>');
@@ -569,11 +603,12 @@ static int check_topic(runner *r, const tr_file *out, const char *topic, int ts_
             break;
         const tr_actual *a = &act[k];
         int ts_ok = !t->has_ts || t->ts == a->ts || (ts_wildcard && t->ts == 0);
-        if (!json_match(t->key, a->key) || !json_match(t->value, a->value) || !ts_ok) {
+        if (!json_match(t->key, a->key) || !json_match(t->value, a->value) || !ts_ok ||
+            !json_match(t->window, a->window)) {
             mp_buf_printf(&msg, "\t >>>>> Test failed: Topic '%s', message %zu: Expected ", topic, k);
-            put_record(&msg, t->key, t->value, 1, t->has_ts ? t->ts : a->ts);
+            put_record(&msg, t->key, t->window, t->value, 1, t->has_ts ? t->ts : a->ts);
             mp_buf_puts(&msg, " but was ");
-            put_record(&msg, a->key, a->value, 1, a->ts);
+            put_record(&msg, a->key, a->window, a->value, 1, a->ts);
             mp_buf_putc(&msg, '\n');
             failed = 1;
         }
@@ -584,7 +619,7 @@ static int check_topic(runner *r, const tr_file *out, const char *topic, int ts_
                       topic, nexp, nact);
         if (nact > nexp) {
             mp_buf_printf(&msg, "\t First extra record, message %zu: ", nexp);
-            put_record(&msg, act[nexp].key, act[nexp].value, 1, act[nexp].ts);
+            put_record(&msg, act[nexp].key, act[nexp].window, act[nexp].value, 1, act[nexp].ts);
             mp_buf_putc(&msg, '\n');
         } else {
             size_t seen = 0;
@@ -593,14 +628,14 @@ static int check_topic(runner *r, const tr_file *out, const char *topic, int ts_
                 if (strcmp(t->topic, topic) || seen++ < nact)
                     continue;
                 mp_buf_printf(&msg, "\t First missing record, message %zu: ", nact);
-                put_record(&msg, t->key, t->value, t->has_ts, t->ts);
+                put_record(&msg, t->key, t->window, t->value, t->has_ts, t->ts);
                 mp_buf_putc(&msg, '\n');
                 break;
             }
         }
         mp_buf_puts(&msg, "Actual records:\n");
         for (size_t i = 0; i < nact && i < 100; i++) {
-            put_record(&msg, act[i].key, act[i].value, 1, act[i].ts);
+            put_record(&msg, act[i].key, act[i].window, act[i].value, 1, act[i].ts);
             mp_buf_putc(&msg, '\n');
         }
         if (nact > 100)

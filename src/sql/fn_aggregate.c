@@ -596,20 +596,26 @@ static int bind_topkdistinct(const mp_type *const *args, const mp_value *const *
  * The engine passes rows in offset order, so "earliest" is the first value
  * folded in and "latest" the last. To merge two states (session windows)
  * the order the values were folded in must survive, so the state is a
- * MAP<BIGINT, T> from a process-wide sequence number to the value, oldest
+ * MAP<STRING, T> from a process-wide sequence number to the value, oldest
  * first; like ksqlDB's, the sequence restarts with the process (here from
- * the wall clock, so it keeps increasing across restarts). */
+ * the wall clock, so it keeps increasing across restarts). The number is
+ * written as 20 zero-padded digits, so the strings order as the numbers
+ * do, and a changelog's JSON (whose maps have STRING keys) can hold it. */
 
 static atomic_uint_fast64_t seq_next;
 
-static int64_t next_seq(void)
+static int next_seq(mp_fn_ctx *cx, mp_value *out)
 {
     uint_fast64_t cur = atomic_load(&seq_next);
     if (cur == 0) {
         uint_fast64_t start = (uint_fast64_t)mp_clock_wall_ms() << 20;
         atomic_compare_exchange_strong(&seq_next, &cur, start);
     }
-    return (int64_t)atomic_fetch_add(&seq_next, 1);
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, "%020llu", (unsigned long long)atomic_fetch_add(&seq_next, 1));
+    if (mp_v_string(cx->arena, buf, (size_t)n, out))
+        return mp_fn_oom(cx);
+    return 0;
 }
 
 /* impl.data: bit 0 ignoreNulls, bits 1-4 the value's kind (for a typed
@@ -648,7 +654,10 @@ static int earliest_add(mp_fn_ctx *cx, mp_value *s, const mp_value *a, size_t n,
     size_t cap = OFFSET_N(d) ? OFFSET_N(d) : 1;
     if ((a[0].null && OFFSET_IGNORE(d)) || s->len >= cap)
         return 0;
-    mp_value key = mp_v_bigint(next_seq());
+    mp_value key;
+    int rc = next_seq(cx, &key);
+    if (rc)
+        return rc;
     return map_slice(cx, s, 0, s->len, &key, &a[0], s);
 }
 
@@ -657,7 +666,10 @@ static int latest_add(mp_fn_ctx *cx, mp_value *s, const mp_value *a, size_t n, c
     size_t cap = OFFSET_N(d) ? OFFSET_N(d) : 1;
     if (a[0].null && OFFSET_IGNORE(d))
         return 0;
-    mp_value key = mp_v_bigint(next_seq());
+    mp_value key;
+    int rc = next_seq(cx, &key);
+    if (rc)
+        return rc;
     size_t keep = s->len < cap ? s->len : cap - 1;
     return map_slice(cx, s, s->len - keep, keep, &key, &a[0], s);
 }
@@ -673,7 +685,7 @@ static int offset_merge(mp_fn_ctx *cx, mp_value *s, const mp_value *o, size_t ca
     size_t i = 0, j = 0, k = 0;
     while (i < s->len || j < o->len) {
         bool take_s =
-            j >= o->len || (i < s->len && s->u.items[2 * i].u.i64 <= o->u.items[2 * j].u.i64);
+            j >= o->len || (i < s->len && mp_value_cmp(&s->u.items[2 * i], &o->u.items[2 * j]) <= 0);
         const mp_value *src = take_s ? &s->u.items[2 * i++] : &o->u.items[2 * j++];
         all.u.items[2 * k] = src[0];
         all.u.items[2 * k + 1] = src[1];
@@ -747,7 +759,7 @@ static int bind_by_offset(const char *name, bool latest, const mp_type *const *a
     out->result = count ? offset_result_n : offset_result_one;
     out->data = MP_FN_AGG_PARAM(((uint64_t)count << 5) | ((uint64_t)args[0]->kind << 1) |
                                 (ignore ? 1u : 0u));
-    mp_type *k = mp_fn_type(MP_TYPE_BIGINT), *v = mp_type_clone(args[0]);
+    mp_type *k = mp_fn_type(MP_TYPE_STRING), *v = mp_type_clone(args[0]);
     mp_type *st = k && v ? mp_type_new_map(k, v) : NULL;
     if (!(k && v)) {
         mp_type_free(k);

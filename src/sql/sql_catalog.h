@@ -16,6 +16,7 @@
 #include "data/sql_schema.h"
 
 typedef enum { MP_SRC_STREAM = 1, MP_SRC_TABLE = 2 } mp_source_kind;
+typedef enum { MP_SRC_UNWINDOWED = 0, MP_SRC_TIME_WINDOWED, MP_SRC_SESSION_WINDOWED } mp_source_window;
 
 typedef struct mp_source {
     char *name;
@@ -31,9 +32,21 @@ typedef struct mp_source {
     int is_source;        /* CREATE SOURCE STREAM/TABLE: read-only */
     int32_t partitions;   /* of the topic, when known */
     int derived;          /* made by CREATE ... AS SELECT (materialised: pull queries read it) */
-    int64_t window_size;  /* a windowed aggregation's table: its window size (ms); 0 if none */
     mp_codec *key_codec, *value_codec; /* made from schema and formats */
+    /* A windowed aggregation's table: its record keys end with the window
+     * (Kafka's windowed serializers: a time window's start, or a session's
+     * end then start, 8 bytes big-endian each). */
+    mp_source_window window;
+    int64_t window_size; /* time windows: SIZE in ms (0 for sessions) */
 } mp_source;
+
+/* Whether the source's record keys end with a window, and how many bytes
+ * it takes. */
+static inline int mp_source_windowed(const mp_source *s) { return s->window != MP_SRC_UNWINDOWED; }
+static inline int32_t mp_source_window_bytes(const mp_source *s)
+{
+    return s->window == MP_SRC_SESSION_WINDOWED ? 16 : s->window == MP_SRC_TIME_WINDOWED ? 8 : 0;
+}
 
 typedef struct mp_catalog {
     size_t n;

@@ -410,7 +410,7 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
     if ((rc = mp_splan_build(en, st->query, &plan, e)))
         return rc;
     plan.from_earliest = from_earliest(en);
-    if (!plan.joined && plan.src->window_size > 0) {
+    if (!plan.joined && mp_source_windowed(plan.src)) {
         mp_splan_free(&plan);
         return mp_error_set(e, MP_EINVAL, "line %u:%u: a persistent query over the windowed table %s "
                             "is not supported yet", st->query->from.pos.line,
@@ -428,7 +428,6 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
     }
     s->kind = is_table ? MP_SRC_TABLE : MP_SRC_STREAM;
     s->derived = 1;
-    s->window_size = plan.windowed ? plan.win_size : 0;
     s->name = strdup(st->name);
     s->sql = strdup(sql);
     char qid[512];
@@ -440,6 +439,10 @@ static int exec_create_as(mp_engine *en, const mp_sql_stmt *st, const char *sql,
     }
     if ((rc = mp_splan_schema(&plan, &s->schema, e)))
         goto fail;
+    if (plan.windowed) {
+        s->window = plan.session ? MP_SRC_SESSION_WINDOWED : MP_SRC_TIME_WINDOWED;
+        s->window_size = plan.session ? 0 : plan.win_size;
+    }
     /* The sink inherits the source's formats unless WITH says otherwise. */
     mp_format vf = plan.src->value_format;
     if ((rc = source_formats(s, st, vf, e)))
@@ -1034,12 +1037,14 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
     mp_value *row = calloc(plan.nscope + plan.aggs.n, sizeof *row),
              *out = calloc(plan.nout ? plan.nout : 1, sizeof *out);
     mp_aggregator *agg = NULL;
+    mp_sessions *sess = NULL;
     char **types = calloc(plan.nout ? plan.nout : 1, sizeof *types);
     if (!pos || !row || !out || !types) {
         rc = mp_error_set(e, MP_ENOMEM, "out of memory");
         goto done;
     }
-    if (plan.grouped && (rc = mp_aggregator_new(&plan, &agg, e)))
+    if (plan.grouped && (rc = plan.session ? mp_sessions_new(&plan, 0, &sess, e)
+                                           : mp_aggregator_new(&plan, &agg, e)))
         goto done;
     char qid[64];
     snprintf(qid, sizeof qid, "transient_%s_%ld", src->name, ++en->query_seq);
@@ -1062,7 +1067,7 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
     mp_arena_init(&a, 0);
     mp_log_fetch_result fr = {0};
     mp_error re = {0};
-    int64_t emitted = 0, stream_time = INT64_MIN;
+    int64_t emitted = 0, stream_time = INT64_MIN, evicted_at = INT64_MIN;
     int stop = plan.limit == 0;
     while (!stop) {
         size_t got = 0;
@@ -1095,14 +1100,29 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
                     int64_t ts = row[MP_ROW_ROWTIME].u.i64;
                     if (ts > stream_time)
                         stream_time = ts;
-                    nw = mp_splan_windows(&plan, ts, starts, MP_MAX_WINDOWS);
+                    nw = plan.session ? 1 : mp_splan_windows(&plan, ts, starts, MP_MAX_WINDOWS);
+                    /* Sessions past retention leave memory as stream time moves on. */
+                    if (sess && (evicted_at == INT64_MIN || stream_time - evicted_at >= plan.win_size)) {
+                        evicted_at = stream_time;
+                        mp_sessions_evict(sess, stream_time, NULL, NULL);
+                    }
                 }
                 for (size_t w = 0; w < nw && !stop; w++) {
-                    if (plan.windowed) {
-                        if (starts[w] + plan.win_size + plan.win_grace <= stream_time)
+                    if (plan.windowed && !plan.session) {
+                        if (mp_splan_window_late(&plan, starts[w], starts[w] + plan.win_size, stream_time))
                             continue; /* the window has closed: a late record */
                         row[plan.ws_slot] = mp_v_bigint(starts[w]);
                         row[plan.ws_slot + 1] = mp_v_bigint(starts[w] + plan.win_size);
+                    }
+                    if (sess) {
+                        /* The replaced sessions' tombstones are not shown. */
+                        const mp_session_win *rw;
+                        size_t nrw;
+                        int added = mp_sessions_add(sess, row, stream_time, &cx, &rw, &nrw, &re);
+                        if (added < 0)
+                            mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
+                        if (added <= 0)
+                            continue;
                     }
                     if (agg) {
                         const mp_value *gk, *gs;
@@ -1110,6 +1130,8 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
                             mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
                             continue;
                         }
+                    }
+                    if (agg || sess) {
                         if (plan.having) {
                             int ok = mp_sql_eval_cond(plan.having, row, &cx);
                             if (ok < 0)
@@ -1145,6 +1167,7 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
         say(sink, "Query terminated");
 done:
     mp_aggregator_free(agg);
+    mp_sessions_free(sess);
     for (size_t i = 0; types && i < plan.nout; i++)
         free(types[i]);
     free(types);

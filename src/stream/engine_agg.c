@@ -224,7 +224,8 @@ int mp_aggregator_evict(mp_aggregator *a, int64_t closed_before,
             group *g = *link;
             const mp_value *ws = &g->key[p->ngroup];
             /* Changed groups stay until their change is in the changelog. */
-            if (!g->dirty && !ws->null && ws->u.i64 + p->win_size + p->win_grace <= closed_before) {
+            if (!g->dirty && !ws->null &&
+                mp_splan_window_expired(p, ws->u.i64, ws->u.i64 + p->win_size, closed_before)) {
                 if (on_evict && (rc = on_evict(ctx, g->key)))
                     return rc;
                 *link = g->next;

@@ -88,6 +88,14 @@ typedef struct mp_splan {
      * the partitioning expression, the new key (records go to the
      * partition its bytes hash to, as Kafka's partitioner does). */
     int partitioned;
+    /* WINDOW SESSION (session = 1): win_size is the inactivity gap; the
+     * group key is the grouping expressions only and each key holds its
+     * sessions (engine_session.c). */
+    int session;
+    /* How long a window stays in state: until start + retention (time
+     * windows) or end + retention (sessions) in stream time; size + grace
+     * (gap + grace) unless RETENTION says otherwise. */
+    int64_t win_retention;
     /* JOIN (joined = 1): src is the left source, rsrc the right one. The
      * input scope is the joined row: ROWTIME, ROWPARTITION and ROWOFFSET
      * of the record that produced it (ROWTIME is the result's time), then
@@ -116,6 +124,54 @@ typedef struct mp_splan {
  * returns how many. */
 size_t mp_splan_windows(const mp_splan *p, int64_t ts, int64_t *starts, size_t max);
 
+/* The WINDOW clause of q into p (engine_window.c): durations, defaults and
+ * ksqlDB's checks (RETENTION >= size + grace). */
+int mp_splan_window(const mp_sql_query *q, mp_splan *p, mp_error *e);
+/* 1 when a record for window [start, end] comes too late at stream_time
+ * (INT64_MIN: none seen yet): a time window closed at end + grace; a
+ * (merged) session ending before stream time - grace - gap. */
+int mp_splan_window_late(const mp_splan *p, int64_t start, int64_t end, int64_t stream_time);
+/* 1 when window [start, end] has outlived its retention at stream_time:
+ * it leaves state (and a session can no longer be merged with). */
+int mp_splan_window_expired(const mp_splan *p, int64_t start, int64_t end, int64_t stream_time);
+
+/* Session windows (engine_session.c): per group key, its sessions, each
+ * [start, end] (the first and last record time) with aggregate states.
+ * Not thread-safe: one per query. */
+typedef struct mp_sessions mp_sessions;
+
+/* A session's window. */
+typedef struct mp_session_win {
+    int64_t start, end;
+} mp_session_win;
+
+/* changelog = 0: no changes are tracked (a push query). */
+int mp_sessions_new(const mp_splan *p, int changelog, mp_sessions **out, mp_error *e);
+void mp_sessions_free(mp_sessions *s);
+/* Folds row (the plan's input scope, at time ROWTIME) into its group's
+ * sessions as Kafka Streams does: the sessions of the key within the
+ * inactivity gap of the record (and not expired) merge with it into one.
+ * stream_time must already include the record. Returns 0 when the record
+ * was dropped as late (nothing changes), 1 when it was added: row's
+ * WINDOWSTART/WINDOWEND and aggregate slots then hold the new session's,
+ * and *replaced (n_replaced) the windows of the sessions it replaced
+ * (their results are gone: tombstones), valid until the next call.
+ * Negative on an error (e). */
+int mp_sessions_add(mp_sessions *s, mp_value *row, int64_t stream_time, mp_fn_ctx *cx,
+                    const mp_session_win **replaced, size_t *n_replaced, mp_error *e);
+/* Changelog records owed since the last call, one per call: *key gets the
+ * group's key values then WINDOWSTART and WINDOWEND (ngroup + 2), *state
+ * the states, or NULL for a session that is gone (a tombstone). Returns 0
+ * when none is left. Values stay valid until the next add or evict. */
+int mp_sessions_take_change(mp_sessions *s, const mp_value **key, const mp_value **state);
+/* Forgets the sessions expired at stream_time (mp_splan_window_expired);
+ * on_evict (may be NULL) sees each one's key first (ngroup + 2 values). */
+int mp_sessions_evict(mp_sessions *s, int64_t stream_time,
+                      int (*on_evict)(void *ctx, const mp_value *key), void *ctx);
+/* Restores (state != NULL) or forgets (NULL) a session from a changelog
+ * record whose key is ngroup + 2 values. */
+int mp_sessions_restore(mp_sessions *s, const mp_value *key, const mp_value *state, mp_error *e);
+
 /* The state of a GROUP BY: one entry per group with its key values and
  * aggregate states (engine_agg.c). Not thread-safe: one per query. */
 typedef struct mp_aggregator mp_aggregator;
@@ -132,9 +188,9 @@ int mp_aggregator_add(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_v
  * left: what a round of processing must write to the changelog (only a
  * group's latest state matters in a compacted topic). */
 int mp_aggregator_take_dirty(mp_aggregator *a, const mp_value **key, const mp_value **state);
-/* Windowed aggregations: forgets the groups whose window closed before
- * stream time `closed_before` (end + grace <= it): no record can change
- * them any more. on_evict (may be NULL) sees each one's key values first
+/* Windowed aggregations: forgets the groups whose window has outlived its
+ * retention at stream time `closed_before` (start + retention <= it; the
+ * default retention, size + grace, is when the window closes). on_evict (may be NULL) sees each one's key values first
  * (to write a changelog tombstone); a nonzero return stops the eviction. */
 int mp_aggregator_evict(mp_aggregator *a, int64_t closed_before,
                         int (*on_evict)(void *ctx, const mp_value *key), void *ctx);

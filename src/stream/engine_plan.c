@@ -192,10 +192,10 @@ static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error
     if (!strcmp(lq, rq))
         return mp_error_set(e, MP_EINVAL, "line %u:%u: both sides of the join are called %s; give "
                             "one an alias", j->source.pos.line, j->source.pos.col, lq);
-    if (l->window_size > 0 || r->window_size > 0)
+    if (mp_source_windowed(l) || mp_source_windowed(r))
         return mp_error_set(e, MP_EINVAL, "line %u:%u: joining the windowed table %s is not supported "
                             "yet", q->from.pos.line, q->from.pos.col,
-                            l->window_size > 0 ? l->name : r->name);
+                            mp_source_windowed(l) ? l->name : r->name);
     int ls = l->kind == MP_SRC_STREAM, rs = r->kind == MP_SRC_STREAM;
     if (!ls && rs)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join order: table-stream joins are not "
@@ -528,29 +528,12 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
             mp_splan_free(p);
         return rc;
     }
-    if (q->window && q->window->kind == MP_SQL_WINDOW_SESSION)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: SESSION windows are not supported yet "
-                            "(TUMBLING and HOPPING are)", q->pos.line, q->pos.col);
     if (q->window && !q->has_group_by)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: WINDOW needs GROUP BY", q->pos.line, q->pos.col);
     if (q->window) {
-        const mp_sql_window *w = q->window;
-        int64_t grace = 24LL * 3600 * 1000; /* ksqlDB's default grace period */
-        if (mp_sql_duration_ms(w->size, &p->win_size) ||
-            (w->kind == MP_SQL_WINDOW_HOPPING && mp_sql_duration_ms(w->advance, &p->win_advance)) ||
-            (w->has_grace && mp_sql_duration_ms(w->grace, &grace)))
-            return mp_error_set(e, MP_EINVAL, "line %u:%u: window duration out of range", q->pos.line,
-                                q->pos.col);
-        if (w->kind == MP_SQL_WINDOW_TUMBLING)
-            p->win_advance = p->win_size;
-        if (p->win_size <= 0 || p->win_advance <= 0 || p->win_advance > p->win_size)
-            return mp_error_set(e, MP_EINVAL, "line %u:%u: a window needs SIZE > 0 and 0 < ADVANCE BY <= SIZE",
-                                q->pos.line, q->pos.col);
-        if (p->win_size / p->win_advance > 1000)
-            return mp_error_set(e, MP_EINVAL, "line %u:%u: a record would fall in more than 1000 hopping "
-                                "windows; use a larger ADVANCE BY", q->pos.line, q->pos.col);
-        p->win_grace = grace;
-        p->windowed = 1;
+        int rc = mp_splan_window(q, p, e);
+        if (rc)
+            return rc;
     }
     if (q->having && !q->has_group_by)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: HAVING needs GROUP BY", q->having->pos.line,
@@ -581,7 +564,7 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     p->src = src;
     /* A windowed table's rows carry their window (unless a column of the
      * same name already holds it). */
-    p->src_windowed = src->window_size > 0 && mp_schema_find(src->schema, "WINDOWSTART") < 0 &&
+    p->src_windowed = mp_source_windowed(src) && mp_schema_find(src->schema, "WINDOWSTART") < 0 &&
                       mp_schema_find(src->schema, "WINDOWEND") < 0;
     p->nscope = MP_ROW_PSEUDO + src->schema->ncols + (p->windowed || p->src_windowed ? 2 : 0);
     p->scope = calloc(p->nscope, sizeof *p->scope);
@@ -740,6 +723,17 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
         if ((rc = add_out(p, ce, name, is_key, e)))
             goto fail;
     }
+    if (p->session) {
+        for (size_t j = 0; j < p->aggs.n; j++) {
+            const mp_sql_agg_call *c = &p->aggs.calls[j];
+            if (c->impl.merge)
+                continue;
+            rc = mp_error_set(e, MP_EINVAL, "line %u:%u: %s cannot be used with SESSION windows: "
+                              "it cannot merge the states of two sessions", c->call->pos.line,
+                              c->call->pos.col, c->def->name);
+            goto fail;
+        }
+    }
     if (p->grouped) {
         size_t nkeys = 0;
         for (size_t i = 0; i < p->nout; i++)
@@ -810,7 +804,8 @@ int mp_row_decode_key(const mp_source *s, const mp_record *r, int32_t partition,
     mp_value *cols = row + MP_ROW_PSEUDO;
     for (size_t i = 0; i < s->schema->ncols; i++)
         cols[i] = mp_v_null_of(s->schema->cols[i].type);
-    int32_t klen = s->window_size > 0 && r->key_len >= 8 ? r->key_len - 8 : r->key_len;
+    int32_t wb = mp_source_window_bytes(s);
+    int32_t klen = wb && r->key_len >= wb ? r->key_len - wb : r->key_len;
     if (s->key_codec && mp_codec_ncols(s->key_codec) && klen >= 0) {
         int rc = mp_codec_decode(s->key_codec, r->key, (size_t)klen, a, cols, e);
         if (rc < 0) {
@@ -832,15 +827,19 @@ int mp_row_decode(const mp_source *s, const mp_record *r, int32_t partition, mp_
         cols[i] = mp_v_null_of(s->schema->cols[i].type);
     int rc;
     int32_t klen = r->key_len;
-    if (s->window_size > 0 && klen >= 8) {
-        /* Kafka's time-windowed key: the key, then the window start. */
-        uint64_t ws = 0;
-        klen -= 8;
-        for (int b = 0; b < 8; b++)
-            ws = ws << 8 | r->key[klen + b];
+    int32_t wb = mp_source_window_bytes(s);
+    if (wb && klen >= wb) {
+        /* Kafka's windowed keys: the key, then a time window's start, or a
+         * session's end and then its start. */
+        uint64_t w[2] = {0, 0};
+        klen -= wb;
+        for (int32_t b = 0; b < wb; b++)
+            w[b / 8] = w[b / 8] << 8 | r->key[klen + b];
+        int64_t start = (int64_t)(wb == 16 ? w[1] : w[0]);
+        int64_t end = wb == 16 ? (int64_t)w[0] : start + s->window_size;
         if (mp_schema_find(s->schema, "WINDOWSTART") < 0 && mp_schema_find(s->schema, "WINDOWEND") < 0) {
-            cols[s->schema->ncols] = mp_v_bigint((int64_t)ws);
-            cols[s->schema->ncols + 1] = mp_v_bigint((int64_t)ws + s->window_size);
+            cols[s->schema->ncols] = mp_v_bigint(start);
+            cols[s->schema->ncols + 1] = mp_v_bigint(end);
         }
     }
     if (s->key_codec && mp_codec_ncols(s->key_codec)) {

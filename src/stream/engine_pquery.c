@@ -30,10 +30,35 @@ struct mp_pquery {
     /* GROUP BY: the groups, and their changelog (a compacted topic whose
      * records are a group's key and aggregate states, read back at start). */
     mp_aggregator *agg;
+    mp_sessions *sess; /* WINDOW SESSION: the sessions instead of agg */
+    int64_t stream_time; /* restored from the changelog's position markers */
     char *changelog;
     mp_schema *cl_schema; /* G0.. (keys), S0.. (states) */
     mp_codec *cl_key, *cl_value;
 };
+
+/* Key columns of a changelog record: the grouping expressions, then the
+ * window start (and a session's end). */
+static size_t cl_nkey(const mp_splan *p)
+{
+    return p->ngroup + (p->windowed ? (p->session ? 2 : 1) : 0);
+}
+
+/* Grows an array of records to hold at least need. */
+static int reserve(mp_record **recs, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : 64;
+    while (nc < need)
+        nc *= 2;
+    mp_record *nr = realloc(*recs, nc * sizeof *nr);
+    if (!nr)
+        return MP_ENOMEM;
+    *recs = nr;
+    *cap = nc;
+    return 0;
+}
 
 /* Schema and codecs of a grouped query's changelog. */
 static int changelog_setup(mp_pquery *q, mp_error *e)
@@ -51,6 +76,9 @@ static int changelog_setup(mp_pquery *q, mp_error *e)
     }
     if (p->windowed && (rc = mp_schema_add(q->cl_schema, "WINDOWSTART", mp_type_new(MP_TYPE_BIGINT),
                                            MP_COL_KEY, e)))
+        return rc;
+    if (p->session && (rc = mp_schema_add(q->cl_schema, "WINDOWEND", mp_type_new(MP_TYPE_BIGINT),
+                                          MP_COL_KEY, e)))
         return rc;
     for (size_t i = 0; i < p->aggs.n; i++) {
         snprintf(name, sizeof name, "S%zu", i);
@@ -79,7 +107,7 @@ static int changelog_setup(mp_pquery *q, mp_error *e)
 static int changelog_restore(mp_pquery *q, mp_error *e)
 {
     mp_log *log = q->en->log;
-    size_t ncols = q->cl_schema->ncols, nk = q->plan.ngroup + (q->plan.windowed ? 1 : 0);
+    size_t ncols = q->cl_schema->ncols, nk = cl_nkey(&q->plan);
     mp_value *row = calloc(ncols ? ncols : 1, sizeof *row);
     mp_arena a;
     mp_arena_init(&a, 0);
@@ -95,15 +123,19 @@ static int changelog_restore(mp_pquery *q, mp_error *e)
             mp_arena_reset(&a);
             if (r->key_len > 11 && !memcmp(r->key, "__position_", 11) && r->value_len > 0) {
                 /* A position marker: the states so far include every
-                 * input record before this offset. */
+                 * input record before this offset, and stream time was
+                 * what it says (older markers have none). */
                 int part = -1;
-                long long o = -1;
-                char buf[96];
+                long long o = -1, st = 0;
+                char buf[160];
                 size_t l = (size_t)r->value_len < sizeof buf - 1 ? (size_t)r->value_len : sizeof buf - 1;
                 memcpy(buf, r->value, l);
                 buf[l] = 0;
-                if (sscanf(buf, "{\"partition\":%d,\"offset\":%lld}", &part, &o) == 2 && part >= 0 &&
-                    part < 100000) {
+                int got = sscanf(buf, "{\"partition\":%d,\"offset\":%lld,\"stream_time\":%lld}",
+                                 &part, &o, &st);
+                if (got == 3 && st > q->stream_time)
+                    q->stream_time = st;
+                if (got >= 2 && part >= 0 && part < 100000) {
                     if (part >= q->nresume) {
                         int64_t *nr = realloc(q->resume, (size_t)(part + 1) * sizeof *nr);
                         if (!nr) {
@@ -123,8 +155,12 @@ static int changelog_restore(mp_pquery *q, mp_error *e)
                 continue;
             if (r->value_len < 0) {
                 /* An evicted window's tombstone. */
-                if (mp_codec_decode(q->cl_key, r->key, (size_t)r->key_len, &a, row, e) >= 0)
-                    mp_aggregator_remove(q->agg, row);
+                if (mp_codec_decode(q->cl_key, r->key, (size_t)r->key_len, &a, row, e) >= 0) {
+                    if (q->sess)
+                        mp_sessions_restore(q->sess, row, NULL, e);
+                    else
+                        mp_aggregator_remove(q->agg, row);
+                }
                 continue;
             }
             if (mp_codec_decode(q->cl_key, r->key, (size_t)r->key_len, &a, row, e) < 0 ||
@@ -133,7 +169,8 @@ static int changelog_restore(mp_pquery *q, mp_error *e)
                 rc = MP_EFORMAT;
                 break;
             }
-            rc = mp_aggregator_restore(q->agg, row, row + nk, e);
+            rc = q->sess ? mp_sessions_restore(q->sess, row, row + nk, e)
+                         : mp_aggregator_restore(q->agg, row, row + nk, e);
         }
         off = fr.next_offset;
     }
@@ -206,7 +243,7 @@ static int on_evict(void *ctx, const mp_value *key)
         x->len = nl;
         x->cap = nc;
     }
-    size_t nk = x->q->plan.ngroup + 1;
+    size_t nk = cl_nkey(&x->q->plan);
     memcpy(x->row, key, nk * sizeof *x->row);
     size_t k0 = x->keys.len;
     int rc = mp_codec_encode(x->q->cl_key, x->row, &x->keys, x->e);
@@ -224,7 +261,8 @@ static int on_evict(void *ctx, const mp_value *key)
 static int evict_closed(mp_pquery *q, int64_t stream_time, mp_value *row, mp_error *e)
 {
     evict_ctx x = {.q = q, .row = row, .e = e};
-    int rc = mp_aggregator_evict(q->agg, stream_time, on_evict, &x);
+    int rc = q->sess ? mp_sessions_evict(q->sess, stream_time, on_evict, &x)
+                     : mp_aggregator_evict(q->agg, stream_time, on_evict, &x);
     mp_record *recs = rc || !x.n ? NULL : calloc(x.n, sizeof *recs);
     if (!rc && x.n && !recs)
         rc = mp_error_set(e, MP_ENOMEM, "out of memory");
@@ -361,6 +399,103 @@ static void *run_join(void *arg)
     return NULL;
 }
 
+/* Appends the window to the key bytes [k0, kb->len) as Kafka's windowed
+ * serializers do: a session's end then start (8 bytes big-endian each), a
+ * time window's start. */
+static void put_window(mp_buf *kb, int64_t start, int64_t end, int session)
+{
+    uint64_t v[2] = {(uint64_t)(session ? end : start), (uint64_t)start};
+    for (int i = 0; i < (session ? 2 : 1); i++)
+        for (int b = 7; b >= 0; b--)
+            mp_buf_putc(kb, (char)(v[i] >> (8 * b)));
+}
+
+/* One record of a session-windowed aggregation: the new session's row
+ * (at its end time), preceded by a tombstone for each session it replaced
+ * (at that session's end time), as Kafka Streams forwards them. Returns
+ * a negative code only when the query cannot go on. */
+static int session_record(mp_pquery *q, mp_value *row, int64_t *stream_time, mp_fn_ctx *cx,
+                          mp_value *out, const size_t *slot, mp_buf *kb, mp_buf *vb,
+                          mp_record **recs, size_t *cap, size_t *nout, int32_t part,
+                          int64_t offset, mp_error *e)
+{
+    const mp_splan *p = &q->plan;
+    const char *topic = p->src->topic;
+    int64_t ts = row[MP_ROW_ROWTIME].u.i64;
+    if (ts > *stream_time)
+        *stream_time = ts;
+    const mp_session_win *rep = NULL;
+    size_t nrep = 0;
+    int added = mp_sessions_add(q->sess, row, *stream_time, cx, &rep, &nrep, e);
+    if (added < 0) {
+        record_error(q, topic, part, offset, e->msg);
+        return 0;
+    }
+    if (added == 0) {
+        atomic_fetch_add(&q->late, 1);
+        return 0;
+    }
+    int tombstone = 0;
+    if (p->having) {
+        int ok = mp_sql_eval_cond(p->having, row, cx);
+        if (ok < 0)
+            record_error(q, topic, part, offset, e->msg);
+        tombstone = ok <= 0;
+    }
+    for (size_t c = 0; c < p->nout; c++) {
+        mp_value v;
+        if (mp_sql_eval(p->proj[c], row, cx, &v) < 0)
+            record_error(q, topic, part, offset, e->msg);
+        out[slot[c]] = v;
+    }
+    if (reserve(recs, cap, *nout + nrep + 1)) {
+        mp_error_set(e, MP_ENOMEM, "out of memory");
+        fail_query(q, q->sink->topic, e);
+        return MP_ENOMEM;
+    }
+    int64_t start = row[p->ws_slot].u.i64, end = row[p->ws_slot + 1].u.i64;
+    mp_record *nr = &(*recs)[*nout + nrep];
+    if (encode_row(q->sink, out, kb, vb, nr, end, e)) {
+        record_error(q, topic, part, offset, e->msg);
+        return 0;
+    }
+    if (tombstone)
+        nr->value_len = -1;
+    if (nr->key_len < 0) {
+        /* No key: nothing to window, nothing to replace. */
+        (*recs)[*nout] = *nr;
+        (*nout)++;
+        return 0;
+    }
+    size_t k0 = (size_t)(uintptr_t)nr->key, klen = (size_t)nr->key_len;
+    char small[256], *key = klen <= sizeof small ? small : malloc(klen);
+    if (!key) {
+        mp_error_set(e, MP_ENOMEM, "out of memory");
+        fail_query(q, q->sink->topic, e);
+        return MP_ENOMEM;
+    }
+    memcpy(key, kb->data + k0, klen);
+    put_window(kb, start, end, 1);
+    nr->key_len += 16;
+    for (size_t i = 0; i < nrep; i++) {
+        size_t t0 = kb->len;
+        mp_buf_append(kb, key, klen);
+        put_window(kb, rep[i].start, rep[i].end, 1);
+        (*recs)[*nout + i] = (mp_record){.timestamp = rep[i].end,
+                                         .key = (const uint8_t *)(uintptr_t)t0,
+                                         .key_len = (int32_t)(klen + 16), .value_len = -1};
+    }
+    if (key != small)
+        free(key);
+    if (kb->oom) {
+        mp_error_set(e, MP_ENOMEM, "out of memory");
+        fail_query(q, q->sink->topic, e);
+        return MP_ENOMEM;
+    }
+    *nout += nrep + 1;
+    return 0;
+}
+
 static void *run(void *arg)
 {
     mp_pquery *q = arg;
@@ -376,11 +511,13 @@ static void *run(void *arg)
     size_t maxw = q->plan.windowed
                       ? (size_t)((q->plan.win_size + q->plan.win_advance - 1) / q->plan.win_advance)
                       : 1;
-    int64_t stream_time = INT64_MIN, evicted_at = INT64_MIN;
+    /* Stream time goes on from where the changelog says it was, so a
+     * record is late or not the same way with or without a restart. */
+    int64_t stream_time = q->stream_time, evicted_at = INT64_MIN;
     mp_value *out = calloc(q->sink->schema->ncols ? q->sink->schema->ncols : 1, sizeof *out);
     size_t *slot = calloc(q->plan.nout ? q->plan.nout : 1, sizeof *slot);
     mp_record *recs = NULL;
-    size_t cap = 0;
+    size_t cap = 0, clcap = 0;
     mp_arena arena;
     mp_arena_init(&arena, 0);
     mp_buf kb = {0}, vb = {0};
@@ -417,18 +554,8 @@ static void *run(void *arg)
                 continue; /* nothing new: no marker, no commit */
             /* A record updates up to maxw windows; + 1: the changelog's
              * position marker. */
-            size_t need = fr.n * maxw + 1;
-            if (need > cap) {
-                mp_record *nr = realloc(recs, need * sizeof *nr);
-                if (!nr)
-                    goto done;
-                recs = nr;
-                mp_record *nc = realloc(clrecs, need * sizeof *nc);
-                if (!nc)
-                    goto done;
-                clrecs = nc;
-                cap = need;
-            }
+            if (reserve(&recs, &cap, fr.n * maxw + 1))
+                goto done;
             size_t nout = 0, ncl = 0;
             kb.len = vb.len = ckb.len = cvb.len = 0;
             mp_arena_reset(&arena);
@@ -455,6 +582,13 @@ static void *run(void *arg)
                     if (ok <= 0 && !is_table)
                         continue;
                     drop = ok <= 0;
+                }
+                if (q->plan.session) {
+                    int rc = session_record(q, row, &stream_time, &cx, out, slot, &kb, &vb, &recs,
+                                            &cap, &nout, p, r->offset, &e);
+                    if (rc < 0)
+                        goto done;
+                    continue;
                 }
                 int64_t starts[MP_MAX_WINDOWS];
                 size_t nw = 1;
@@ -533,27 +667,38 @@ static void *run(void *arg)
             /* The changelog gets each changed group's latest state once
              * per round: the topic is compacted, older states are dead. */
             const mp_value *gk, *gs;
-            while (q->agg && mp_aggregator_take_dirty(q->agg, &gk, &gs)) {
-                size_t nk = q->plan.ngroup + (q->plan.windowed ? 1 : 0);
+            while ((q->agg && mp_aggregator_take_dirty(q->agg, &gk, &gs)) ||
+                   (q->sess && mp_sessions_take_change(q->sess, &gk, &gs))) {
+                size_t nk = cl_nkey(&q->plan);
                 memcpy(clrow, gk, nk * sizeof *clrow);
-                memcpy(clrow + nk, gs, q->plan.aggs.n * sizeof *clrow);
+                if (gs)
+                    memcpy(clrow + nk, gs, q->plan.aggs.n * sizeof *clrow);
                 size_t k0 = ckb.len, v0 = cvb.len;
-                if (mp_codec_encode(q->cl_key, clrow, &ckb, &e) ||
-                    mp_codec_encode(q->cl_value, clrow, &cvb, &e)) {
+                if (reserve(&clrecs, &clcap, ncl + 2)) {
+                    mp_error_set(&e, MP_ENOMEM, "out of memory");
                     fail_query(q, q->changelog, &e);
                     break;
                 }
+                if (mp_codec_encode(q->cl_key, clrow, &ckb, &e) ||
+                    (gs && mp_codec_encode(q->cl_value, clrow, &cvb, &e))) {
+                    fail_query(q, q->changelog, &e);
+                    break;
+                }
+                /* A session merged away: its tombstone. */
                 clrecs[ncl++] = (mp_record){.timestamp = -1,
                                             .key = (const uint8_t *)(uintptr_t)k0,
                                             .key_len = (int32_t)(ckb.len - k0),
                                             .value = (const uint8_t *)(uintptr_t)v0,
-                                            .value_len = (int32_t)(cvb.len - v0)};
+                                            .value_len = gs ? (int32_t)(cvb.len - v0) : -1};
             }
             if (atomic_load(&q->failed))
                 break;
+            if (reserve(&clrecs, &clcap, ncl + 1))
+                goto done;
             for (size_t i = 0; i < ncl; i++) {
                 clrecs[i].key = (const uint8_t *)ckb.data + (uintptr_t)clrecs[i].key;
-                clrecs[i].value = (const uint8_t *)cvb.data + (uintptr_t)clrecs[i].value;
+                if (clrecs[i].value_len >= 0)
+                    clrecs[i].value = (const uint8_t *)cvb.data + (uintptr_t)clrecs[i].value;
             }
             /* Order matters for a crash between any two steps: output
              * first (at-least-once: a crash before the commit re-emits
@@ -566,12 +711,16 @@ static void *run(void *arg)
                 fail_query(q, q->sink->topic, &e);
                 break;
             }
-            if (q->agg) {
+            if (q->agg || q->sess) {
                 /* Keyed per partition, so compaction keeps the latest; a
                  * group's key is a JSON object and never looks like this. */
-                char mark[64], mkey[32];
-                int ml = snprintf(mark, sizeof mark, "{\"partition\":%d,\"offset\":%lld}", (int)p,
-                                  (long long)fr.next_offset);
+                char mark[128], mkey[32];
+                int ml = stream_time == INT64_MIN
+                             ? snprintf(mark, sizeof mark, "{\"partition\":%d,\"offset\":%lld}", (int)p,
+                                        (long long)fr.next_offset)
+                             : snprintf(mark, sizeof mark,
+                                        "{\"partition\":%d,\"offset\":%lld,\"stream_time\":%lld}",
+                                        (int)p, (long long)fr.next_offset, (long long)stream_time);
                 int kl = snprintf(mkey, sizeof mkey, "__position_%d", (int)p);
                 clrecs[ncl++] = (mp_record){.timestamp = -1, .key = (const uint8_t *)mkey,
                                             .key_len = kl, .value = (const uint8_t *)mark,
@@ -586,7 +735,7 @@ static void *run(void *arg)
             pos[p].offset = fr.next_offset;
             mp_log_commit(en->log, q->id, &pos[p], 1, NULL);
             /* Every time stream time moves on by a window advance. */
-            if (q->agg && q->plan.windowed && stream_time != INT64_MIN &&
+            if ((q->agg || q->sess) && q->plan.windowed && stream_time != INT64_MIN &&
                 (evicted_at == INT64_MIN || stream_time - evicted_at >= q->plan.win_advance)) {
                 evicted_at = stream_time;
                 if (evict_closed(q, stream_time, clrow, &e)) {
@@ -622,6 +771,7 @@ static void pquery_free(mp_pquery *q)
 {
     free(q->resume);
     mp_aggregator_free(q->agg);
+    mp_sessions_free(q->sess);
     mp_codec_destroy(q->cl_key);
     mp_codec_destroy(q->cl_value);
     mp_schema_destroy(q->cl_schema);
@@ -652,10 +802,12 @@ int mp_pquery_start(mp_engine *en, const char *id, const char *sql, mp_splan *pl
     q->plan.aggs.input = &q->plan.sc;
     q->plan.agg_sc.aggs = &q->plan.aggs;
     q->sink = sink;
+    q->stream_time = INT64_MIN;
     int rc = 0;
     if (q->plan.grouped &&
-        ((rc = mp_aggregator_new(&q->plan, &q->agg, e)) || (rc = changelog_setup(q, e)) ||
-         (rc = changelog_restore(q, e)))) {
+        ((rc = q->plan.session ? mp_sessions_new(&q->plan, 1, &q->sess, e)
+                               : mp_aggregator_new(&q->plan, &q->agg, e)) ||
+         (rc = changelog_setup(q, e)) || (rc = changelog_restore(q, e)))) {
         *plan = q->plan;
         pquery_free(q);
         return rc;

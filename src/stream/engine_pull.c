@@ -288,7 +288,7 @@ int mp_pull_validate(mp_engine *en, const mp_sql_query *q, mp_error *e)
 static size_t lookup_keys(mp_engine *en, const mp_source *s, const mp_sql_expr *w, mp_buf *keys,
                           size_t *len, size_t max)
 {
-    if (!w || s->window_size > 0 || mp_schema_count(s->schema, MP_COL_KEY) != 1 || !s->key_codec)
+    if (!w || mp_source_windowed(s) || mp_schema_count(s->schema, MP_COL_KEY) != 1 || !s->key_codec)
         return 0;
     if (w->kind == MP_SQL_EXPR_BINARY && w->op == MP_SQL_OP_AND) {
         size_t n = lookup_keys(en, s, w->a, keys, len, max);

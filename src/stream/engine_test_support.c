@@ -190,6 +190,42 @@ done:
     return rc;
 }
 
+static int64_t be64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    return (int64_t)v;
+}
+
+int mp_engine_test_key_window(mp_engine *en, const char *topic, const void *data, int32_t len,
+                              int32_t *key_len, int *session, int64_t *start, int64_t *end,
+                              mp_error *e)
+{
+    pthread_mutex_lock(&en->mu);
+    const mp_source *s = source_of_topic(en, topic);
+    mp_source_window w = s ? s->window : MP_SRC_UNWINDOWED;
+    int64_t size = s ? s->window_size : 0;
+    pthread_mutex_unlock(&en->mu);
+    if (w == MP_SRC_UNWINDOWED || len < 0)
+        return 0;
+    const uint8_t *b = data;
+    int32_t tail = w == MP_SRC_SESSION_WINDOWED ? 16 : 8;
+    if (len < tail)
+        return mp_error_set(e, MP_EINPUT, "a key of %d bytes cannot hold a window (%d bytes)",
+                            (int)len, (int)tail);
+    *key_len = len - tail;
+    *session = w == MP_SRC_SESSION_WINDOWED;
+    if (*session) {
+        *end = be64(b + len - 16);
+        *start = be64(b + len - 8);
+    } else {
+        *start = be64(b + len - 8);
+        *end = *start + size;
+    }
+    return 1;
+}
+
 static uint64_t mix(uint64_t h, int64_t v)
 {
     h ^= (uint64_t)v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);

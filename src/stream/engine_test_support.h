@@ -43,6 +43,16 @@ int mp_engine_test_serialize(mp_engine *en, const char *topic, int is_key, const
 int mp_engine_test_deserialize(mp_engine *en, const char *topic, int is_key, const void *data,
                                int32_t len, mp_buf *out, mp_error *e);
 
+/* The window at the end of the key bytes data[0..len) of a record of a
+ * windowed table's topic: *key_len receives the length of the key proper,
+ * *session 1 for a session window (the key ends with end and start) or 0
+ * for a time window (start; the end is start + the window's size).
+ * Returns 1 with the window, 0 when the topic's keys carry none (or len < 0),
+ * MP_EINPUT when the bytes are too short to hold one. */
+int mp_engine_test_key_window(mp_engine *en, const char *topic, const void *data, int32_t len,
+                              int32_t *key_len, int *session, int64_t *start, int64_t *end,
+                              mp_error *e);
+
 /* 1 when every running persistent query has committed its input up to
  * the end of each partition of its source (everything written before
  * the call has been processed and its output written), else 0.

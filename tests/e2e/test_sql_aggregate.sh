@@ -150,8 +150,6 @@ expect_exit 2 "SELECT * with GROUP BY" -- sql -e "SELECT * FROM pageviews GROUP 
 expect_err "SELECT \* cannot be used with GROUP BY" "star refused"
 expect_exit 2 "HAVING without GROUP BY" -- sql -e "SELECT userid FROM pageviews HAVING userid = 'a' EMIT CHANGES;"
 expect_err "HAVING needs GROUP BY" "having needs grouping"
-expect_exit 2 "session windows" -- sql -e "SELECT userid, COUNT(*) FROM pageviews WINDOW SESSION (5 MINUTES) GROUP BY userid EMIT CHANGES;"
-expect_err "SESSION windows are not supported yet" "session windows refused clearly"
 expect_exit 2 "advance above size" -- sql -e "SELECT userid, COUNT(*) FROM pageviews WINDOW HOPPING (SIZE 1 MINUTE, ADVANCE BY 2 MINUTES) GROUP BY userid EMIT CHANGES;"
 expect_err "ADVANCE BY <= SIZE" "window bounds checked"
 expect_exit 2 "window without GROUP BY" -- sql -e "SELECT userid FROM pageviews WINDOW TUMBLING (SIZE 1 MINUTE) EMIT CHANGES;"

@@ -145,9 +145,31 @@ expect_err "'outputs' is empty" "nothing expected is refused"
 edit "$O/output.json" 'd["outputs"][0]["timestamp"] = "soon"'
 expect_exit 2 "bad timestamp" -- run_o
 expect_err "outputs\[0\]: 'timestamp'" "names the field"
+# Windowed keys: a window expected where the key has none is a
+# difference; a malformed window or one on an input record is refused.
 edit "$O/output.json" 'd["outputs"][0]["window"] = {"start": 0, "end": 10, "type": "time"}'
-expect_exit 2 "windowed keys" -- run_o
-expect_err "window" "not supported, said so"
+expect_exit 1 "a window expected on an unwindowed key" -- run_o
+expect_out "message 0: Expected <.* \[time 0..10\], .* but was <[^[]*>" "shows the expected window"
+edit "$O/output.json" 'd["outputs"][0]["window"] = {"start": 0, "type": "time"}'
+expect_exit 2 "window without end" -- run_o
+expect_err "outputs\[0\]: 'window' must be" "names the record"
+edit "$O/output.json" 'd["outputs"][0]["window"] = {"start": 0, "end": 5, "type": "hopping"}'
+expect_exit 2 "unknown window type" -- run_o
+edit "$O/input.json" 'd["inputs"][0]["window"] = {"start": 0, "end": 10, "type": "time"}'
+expect_exit 2 "a windowed input record" -- runner -s "$O/statements.sql" -i "$T/edited.json" -o "$O/output.json"
+expect_err "inputs\[0\]: windowed keys" "windowed inputs refused, said so"
+S="$CASES/session_max"
+run_s() { runner -s "$S/statements.sql" -i "$S/input.json" -o "$T/edited.json"; }
+edit "$S/output.json" 'd["outputs"][2]["window"]["start"] = 1'
+expect_exit 1 "wrong session start" -- run_s
+expect_out "message 2: Expected <0 \[session 1..10000\], \"5\"> with timestamp=10000 but was <0 \[session 0..10000\], \"5\">" "session window difference"
+edit "$S/output.json" 'd["outputs"][2]["window"]["type"] = "TIME"'
+expect_exit 1 "a session is not a time window" -- run_s
+edit "$S/output.json" 'd["outputs"][1]["window"]["type"] = "SESSION"'
+expect_exit 0 "the window type in any case" -- run_s
+edit "$S/output.json" 'del d["outputs"][1]'
+expect_exit 1 "a missing tombstone" -- run_s
+expect_out "message 1: Expected <0 \[session 0..10000\], \"5\"> .* but was <0 \[session 0..0\], null>" "the tombstone is a record"
 edit "$O/input.json" 'd["inputs"][3]["key"] = "abc"'
 expect_exit 2 "a key that does not fit the key column" -- runner -s "$O/statements.sql" -i "$T/edited.json" -o "$O/output.json"
 expect_err "inputs\[3\]: key: " "names the record and the side"
