@@ -15,6 +15,8 @@ typedef struct bctx {
     const mp_sql_scope *s;
     mp_error *err;
     const char *in_agg; /* the aggregate whose arguments are being bound, or NULL */
+    const char *in_tfn; /* the table function whose arguments are being bound, or NULL */
+    const mp_sql_expr *in_case; /* the CASE being bound, or NULL */
     unsigned depth;
 } bctx;
 
@@ -1134,12 +1136,15 @@ static int bind_case(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out)
     int rc = 0;
     if (!v)
         return oom(b);
-    if (simple && (rc = bind(b, e->a, &v[0])))
+    const mp_sql_expr *outer_case = b->in_case;
+    b->in_case = e;
+    if ((simple && (rc = bind(b, e->a, &v[0]))) ||
+        (rc = bind_list(b, e->items, 2 * pairs, v + off)) ||
+        (has_else && (rc = bind(b, e->c, &v[k - 1])))) {
+        b->in_case = outer_case;
         goto fail;
-    if ((rc = bind_list(b, e->items, 2 * pairs, v + off)))
-        goto fail;
-    if (has_else && (rc = bind(b, e->c, &v[k - 1])))
-        goto fail;
+    }
+    b->in_case = outer_case;
     size_t nres = pairs + (has_else ? 1 : 0);
     res = calloc(nres ? nres : 1, sizeof *res);
     whens = calloc(pairs + 1, sizeof *whens);
@@ -1430,7 +1435,8 @@ static int add_aggregate(bctx *b, const mp_sql_expr *e, const mp_fn_def *def)
         return berr(b, e->pos, MP_EINVAL, "aggregate function %s has no implementation",
                     def->name);
     size_t na = e->star ? 0 : e->n;
-    bctx sub = {.s = in, .err = b->err, .in_agg = def->name, .depth = b->depth};
+    bctx sub = {.s = in, .err = b->err, .in_agg = def->name, .in_case = b->in_case,
+                .depth = b->depth};
     mp_sql_cexpr **args = calloc(na ? na : 1, sizeof *args);
     const mp_type **types = NULL;
     const mp_value **lits = NULL;
@@ -1503,13 +1509,104 @@ static int bind_aggregate(bctx *b, const mp_sql_expr *e, const mp_fn_def *def,
     return 0;
 }
 
+/* A table function's arguments are bound in the scope and the call added
+ * to the scope's list; the expression reads the call's value for the
+ * output row being made from its slot. ksqlDB's restrictions and words. */
+static int add_tfn(bctx *b, const mp_sql_expr *e, const mp_fn_def *def)
+{
+    mp_sql_tfns *tf = b->s->tfns;
+    if (!def->table)
+        return berr(b, e->pos, MP_EINVAL, "table function %s has no implementation", def->name);
+    size_t na = e->n;
+    bctx sub = *b;
+    sub.in_tfn = def->name;
+    mp_sql_cexpr **args = calloc(na ? na : 1, sizeof *args);
+    const mp_type **types = NULL;
+    const mp_value **lits = NULL;
+    mp_table_impl impl = {0};
+    mp_sql_expr *clone = NULL;
+    int rc;
+    if (!args)
+        return oom(b);
+    if ((rc = bind_args(&sub, e, def->name, args))) {
+        free(args);
+        return rc;
+    }
+    if ((rc = arg_info(b, args, na, &types, &lits)))
+        goto fail;
+    if ((rc = def->table(types, lits, na, &impl, b->err))) {
+        rc = at(b, e->pos, rc);
+        goto fail;
+    }
+    if (!impl.fn || !impl.ret) {
+        rc = berr(b, e->pos, MP_EINVAL, "table function %s gave no implementation", def->name);
+        goto fail;
+    }
+    mp_sql_tfn_call *grown = NULL;
+    if (!(clone = mp_sql_expr_clone(e)) ||
+        !(grown = realloc(tf->calls, (tf->n + 1) * sizeof *grown))) {
+        rc = oom(b);
+        goto fail;
+    }
+    tf->calls = grown;
+    tf->calls[tf->n++] =
+        (mp_sql_tfn_call){.call = clone, .def = def, .impl = impl, .nargs = na, .args = args};
+    free(types);
+    free(lits);
+    return 0;
+fail:
+    mp_sql_expr_free(clone);
+    mp_type_free(impl.ret);
+    free(types);
+    free(lits);
+    free_list(args, na);
+    return rc;
+}
+
+static int bind_tfn(bctx *b, const mp_sql_expr *e, const mp_fn_def *def, mp_sql_cexpr **out)
+{
+    mp_sql_tfns *tf = b->s->tfns;
+    if (b->in_tfn)
+        return berr(b, e->pos, MP_EINPUT, "Table functions cannot be nested: %s(%s())", b->in_tfn,
+                    def->name);
+    if (b->in_agg || (!tf && b->s->aggs))
+        return berr(b, e->pos, MP_EINPUT, "Table functions cannot be used with aggregations.");
+    if (b->in_case) {
+        mp_buf t = {0};
+        mp_sql_expr_print(b->in_case, 0, &t);
+        int rc = berr(b, e->pos, MP_EINPUT, "Table functions cannot be used in CASE: %s",
+                      t.data ? t.data : "CASE");
+        mp_buf_free(&t);
+        return rc;
+    }
+    if (!tf)
+        return berr(b, e->pos, MP_EINPUT, "%s can only be used in the select list", def->name);
+    if (e->star)
+        return berr(b, e->pos, MP_EINPUT, "%s(*) is not allowed: '*' works with COUNT(*)",
+                    def->name);
+    size_t k = 0;
+    while (k < tf->n && !mp_sql_expr_equal(tf->calls[k].call, e))
+        k++;
+    int rc;
+    if (k == tf->n && (rc = add_tfn(b, e, def)))
+        return rc;
+    mp_sql_cexpr *n = node_new(b, e->pos, mp_type_clone(tf->calls[k].impl.ret), 0);
+    if (!n)
+        return MP_ENOMEM;
+    n->nk = MP_SQL_N_COL;
+    n->fn = mp_sql_ev_col;
+    n->slot = (uint32_t)(tf->first_slot + k);
+    *out = n;
+    return 0;
+}
+
 static int bind_call(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out)
 {
     const mp_fn_def *def = b->s->fns ? mp_fn_lookup(b->s->fns, e->name) : NULL;
     if (!def)
         return berr(b, e->pos, MP_ENOTFOUND, "unknown function '%s'", e->name);
     if (def->kind == MP_FN_TABLE)
-        return berr(b, e->pos, MP_EINPUT, "%s can only be used in the select list", def->name);
+        return bind_tfn(b, e, def, out);
     if (def->kind == MP_FN_AGGREGATE)
         return bind_aggregate(b, e, def, out);
     if (e->star)
@@ -1631,6 +1728,51 @@ void mp_sql_aggs_free(mp_sql_aggs *a)
     a->n = 0;
 }
 
+static void tfn_call_free(mp_sql_tfn_call *c)
+{
+    mp_sql_expr_free(c->call);
+    mp_type_free(c->impl.ret);
+    free_list(c->args, c->nargs);
+    memset(c, 0, sizeof *c);
+}
+
+void mp_sql_tfns_free(mp_sql_tfns *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        tfn_call_free(&t->calls[i]);
+    free(t->calls);
+    t->calls = NULL;
+    t->n = 0;
+}
+
+int mp_sql_tfn_eval(const mp_sql_tfns *t, size_t k, const mp_value *row, mp_fn_ctx *cx,
+                    mp_value **vals, size_t *n)
+{
+    const mp_sql_tfn_call *c = &t->calls[k];
+    mp_value local[8], *args = local;
+    *vals = NULL;
+    *n = 0;
+    if (c->nargs > 8 && !(args = mp_arena_alloc(cx->arena, c->nargs * sizeof *args)))
+        return mp_error_set(cx->e, MP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->nargs; i++) {
+        int rc = mp_sql_eval(c->args[i], row, cx, &args[i]);
+        if (rc)
+            return rc;
+    }
+    int rc = c->impl.fn(cx, args, c->nargs, vals, n, c->impl.data);
+    if (rc) {
+        *vals = NULL;
+        *n = 0;
+        if (rc != MP_ENOMEM)
+            mp_error_prefix(cx->e, "line %u:%u: %s", (unsigned)c->call->pos.line,
+                            (unsigned)c->call->pos.col, c->def->name);
+        return rc < 0 ? rc : MP_EINPUT;
+    }
+    return 0;
+}
+
 int mp_sql_compile(const mp_sql_expr *e, const mp_sql_scope *s, mp_sql_cexpr **out,
                    mp_error *err)
 {
@@ -1638,7 +1780,7 @@ int mp_sql_compile(const mp_sql_expr *e, const mp_sql_scope *s, mp_sql_cexpr **o
         *out = NULL;
     if (!e || !s || !out || (s->ncols && !s->cols))
         return mp_error_set(err, MP_EINVAL, "mp_sql_compile: missing argument");
-    size_t n0 = s->aggs ? s->aggs->n : 0;
+    size_t n0 = s->aggs ? s->aggs->n : 0, t0 = s->tfns ? s->tfns->n : 0;
     bctx b = {.s = s, .err = err};
     int rc = bind(&b, e, out);
     if (rc && s->aggs) {
@@ -1646,6 +1788,9 @@ int mp_sql_compile(const mp_sql_expr *e, const mp_sql_scope *s, mp_sql_cexpr **o
         while (s->aggs->n > n0)
             agg_call_free(&s->aggs->calls[--s->aggs->n]);
     }
+    if (rc && s->tfns)
+        while (s->tfns->n > t0)
+            tfn_call_free(&s->tfns->calls[--s->tfns->n]);
     return rc;
 }
 
