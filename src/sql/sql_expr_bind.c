@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sql/fn_builtin.h"
 #include "sql/sql_expr_internal.h"
 #include "sql/sql_parser.h"
 
@@ -18,6 +19,12 @@ typedef struct bctx {
     const char *in_tfn; /* the table function whose arguments are being bound, or NULL */
     const mp_sql_expr *in_case; /* the CASE being bound, or NULL */
     unsigned depth;
+    /* The parameters of the lambdas whose bodies are being bound,
+     * outermost first: they shadow the scope's columns, and a body reads
+     * parameter i from slot i of the evaluation frame. */
+    size_t nlv;
+    const char *lv_name[MP_SQL_MAX_LAMBDA_VARS];
+    const mp_type *lv_type[MP_SQL_MAX_LAMBDA_VARS];
 } bctx;
 
 static int bind(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out);
@@ -495,6 +502,17 @@ static int null_comparison(bctx *b, mp_sql_pos pos)
 static int bind_column(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out)
 {
     const mp_sql_scope *s = b->s;
+    for (size_t i = b->nlv; !e->qualifier && i-- > 0;) {
+        if (strcmp(b->lv_name[i], e->name) != 0)
+            continue;
+        mp_sql_cexpr *n = node_new(b, e->pos, mp_type_clone(b->lv_type[i]), 0);
+        if (!n)
+            return MP_ENOMEM;
+        n->fn = mp_sql_ev_lvar;
+        n->slot = (uint32_t)i;
+        *out = n;
+        return 0;
+    }
     size_t found = SIZE_MAX, count = 0;
     bool source_known = false;
     for (size_t i = 0; i < s->ncols; i++) {
@@ -1376,8 +1394,9 @@ fail:
 
 /* ---- function calls ---- */
 
-/* Binds call arguments: lambdas are refused for now; a time unit (SECONDS)
- * is passed as a STRING literal holding its name. */
+/* Binds call arguments: lambdas are refused (only TRANSFORM, FILTER and
+ * REDUCE take them, bound by bind_invoke); a time unit (SECONDS) is
+ * passed as a STRING literal holding its name. */
 static int bind_args(bctx *b, const mp_sql_expr *e, const char *fname, mp_sql_cexpr **v)
 {
     for (size_t i = 0; i < e->n; i++) {
@@ -1385,8 +1404,8 @@ static int bind_args(bctx *b, const mp_sql_expr *e, const char *fname, mp_sql_ce
         int rc;
         if (a->kind == MP_SQL_EXPR_LAMBDA) {
             rc = berr(b, a->pos, MP_EINPUT,
-                      "lambda arguments are not supported yet (argument %zu of %s)", i + 1,
-                      fname);
+                      "%s does not take a lambda (argument %zu); lambdas work with TRANSFORM, "
+                      "FILTER and REDUCE", fname, i + 1);
         } else if (a->kind == MP_SQL_EXPR_TIME_UNIT) {
             const char *u = mp_sql_time_unit_name(a->unit);
             mp_value sv = mp_v_string_ref(u, strlen(u));
@@ -1493,6 +1512,9 @@ static int bind_aggregate(bctx *b, const mp_sql_expr *e, const mp_fn_def *def,
                     def->name, b->in_agg);
     if (!ag)
         return berr(b, e->pos, MP_EINPUT, "aggregate functions need GROUP BY (%s)", def->name);
+    if (b->nlv)
+        return berr(b, e->pos, MP_EINPUT, "aggregate functions cannot be used in a lambda (%s)",
+                    def->name);
     size_t k = 0;
     while (k < ag->n && !mp_sql_expr_equal(ag->calls[k].call, e))
         k++;
@@ -1579,6 +1601,9 @@ static int bind_tfn(bctx *b, const mp_sql_expr *e, const mp_fn_def *def, mp_sql_
         mp_buf_free(&t);
         return rc;
     }
+    if (b->nlv)
+        return berr(b, e->pos, MP_EINPUT, "Table functions cannot be used in a lambda: %s",
+                    def->name);
     if (!tf)
         return berr(b, e->pos, MP_EINPUT, "%s can only be used in the select list", def->name);
     if (e->star)
@@ -1600,6 +1625,173 @@ static int bind_tfn(bctx *b, const mp_sql_expr *e, const mp_fn_def *def, mp_sql_
     return 0;
 }
 
+/* ---- lambdas ---- */
+
+/* Binds lambda lam's body with np parameters of these types, which shadow
+ * the scope's columns (and outer lambdas' parameters of the same name). */
+static int bind_lambda(bctx *b, const mp_sql_expr *call, const mp_sql_expr *lam,
+                       const mp_type *const *types, size_t np, const char *what,
+                       mp_sql_cexpr **out)
+{
+    if (lam->nnames != np)
+        return berr(b, lam->pos, MP_EINPUT, "%s: the lambda %s takes %zu argument%s, not %zu",
+                    call->name, what, np, np == 1 ? "" : "s", lam->nnames);
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(lam->names[i], lam->names[j]))
+                return berr(b, lam->pos, MP_EINPUT,
+                            "%s: a lambda's arguments need different names: %s is repeated",
+                            call->name, lam->names[i]);
+    if (b->nlv + np > MP_SQL_MAX_LAMBDA_VARS)
+        return berr(b, lam->pos, MP_EINPUT, "lambdas nested too deeply (more than %d arguments)",
+                    MP_SQL_MAX_LAMBDA_VARS);
+    size_t base = b->nlv;
+    for (size_t i = 0; i < np; i++) {
+        b->lv_name[base + i] = lam->names[i];
+        b->lv_type[base + i] = types[i];
+    }
+    b->nlv += np;
+    int rc = bind(b, lam->a, out);
+    b->nlv = base;
+    return rc;
+}
+
+enum { INV_TRANSFORM, INV_FILTER, INV_REDUCE };
+
+/* ksqlDB's refusal when no variant fits, with the lambdas as LAMBDA. */
+static int invoke_refuse(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **v, int which)
+{
+    static const char *const alts[] = {
+        [INV_TRANSFORM] = "TRANSFORM(ARRAY<T>, T => R), TRANSFORM(MAP<K, V>, (K, V) => K2, "
+                          "(K, V) => V2)",
+        [INV_FILTER] = "FILTER(ARRAY<T>, T => BOOLEAN), FILTER(MAP<K, V>, (K, V) => BOOLEAN)",
+        [INV_REDUCE] = "REDUCE(ARRAY<T>, S, (S, T) => S), REDUCE(MAP<K, V>, S, (S, K, V) => S)",
+    };
+    mp_buf a = {0};
+    char t1[128];
+    mp_buf_putc(&a, '(');
+    for (size_t i = 0; i < e->n; i++) {
+        if (i)
+            mp_buf_puts(&a, ", ");
+        mp_buf_puts(&a, v[i] ? TS(v[i]->type, t1) : "LAMBDA");
+    }
+    mp_buf_putc(&a, ')');
+    int rc = berr(b, e->pos, MP_EINPUT,
+                  "Function '%s' does not accept parameters %s. Valid alternatives are: %s",
+                  e->name, a.data ? a.data : "()", alts[which]);
+    mp_buf_free(&a);
+    return rc;
+}
+
+/* TRANSFORM, FILTER and REDUCE: the collection (and REDUCE's initial
+ * state) first, then the lambdas, typed from them (ksqlDB's rules: an
+ * array's lambda takes the element, a map's the key and the value,
+ * REDUCE's the state first and must return the state's type). */
+static int bind_invoke(bctx *b, const mp_sql_expr *e, const mp_fn_def *def, mp_sql_cexpr **out)
+{
+    int which = !strcmp(def->name, "TRANSFORM") ? INV_TRANSFORM
+                : !strcmp(def->name, "FILTER")  ? INV_FILTER
+                                                : INV_REDUCE;
+    if (e->star)
+        return berr(b, e->pos, MP_EINPUT, "%s(*) is not allowed: '*' works with COUNT(*)",
+                    def->name);
+    size_t nv = which == INV_REDUCE ? 2 : 1, nl = 0;
+    mp_sql_cexpr **v = calloc(e->n + 1, sizeof *v), *n = NULL;
+    mp_type *rt = NULL;
+    char t1[128], t2[128];
+    int rc = 0;
+    if (!v)
+        return oom(b);
+    for (size_t i = 0; i < e->n && !rc; i++) {
+        if (e->items[i]->kind == MP_SQL_EXPR_LAMBDA)
+            nl++;
+        else
+            rc = bind(b, e->items[i], &v[i]);
+    }
+    if (rc)
+        goto fail;
+    const mp_type *ct = e->n ? (v[0] ? v[0]->type : NULL) : NULL;
+    int is_map = ct && ct->kind == MP_TYPE_MAP;
+    size_t want_l = which == INV_TRANSFORM && is_map ? 2 : 1;
+    if (!ct || (ct->kind != MP_TYPE_ARRAY && !is_map) || e->n != nv + want_l || nl != want_l ||
+        e->items[nv]->kind != MP_SQL_EXPR_LAMBDA) {
+        rc = invoke_refuse(b, e, v, which);
+        goto fail;
+    }
+    const mp_type *types[3];
+    const char *what = is_map ? "over a map" : "over an array";
+    size_t np = 0;
+    if (which == INV_REDUCE) {
+        if (v[1]->type->kind == MP_TYPE_NULL) {
+            rc = berr(b, v[1]->pos, MP_EINPUT,
+                      "REDUCE: the initial state is a bare NULL: CAST it to the state's type");
+            goto fail;
+        }
+        types[np++] = v[1]->type;
+    }
+    if (is_map) {
+        types[np++] = ct->key;
+        types[np++] = ct->elem;
+    } else {
+        types[np++] = ct->elem;
+    }
+    size_t base = b->nlv;
+    for (size_t l = 0; l < want_l; l++) {
+        const char *w = want_l == 2 ? (l == 0 ? "for the keys" : "for the values") : what;
+        if ((rc = bind_lambda(b, e, e->items[nv + l], types, np, w, &v[nv + l])))
+            goto fail;
+        const mp_sql_cexpr *body = v[nv + l];
+        if (which != INV_FILTER && body->type->kind == MP_TYPE_NULL) {
+            rc = berr(b, e->items[nv + l]->pos, MP_EINPUT,
+                      "%s: the lambda returns a bare NULL: CAST it to a type", def->name);
+            goto fail;
+        }
+    }
+    mp_sql_eval_fn fn;
+    const mp_type *b1 = v[nv]->type, *b2 = want_l == 2 ? v[nv + 1]->type : NULL;
+    switch (which) {
+    case INV_TRANSFORM:
+        fn = is_map ? mp_sql_ev_transform_map : mp_sql_ev_transform_array;
+        rt = is_map ? mp_type_new_map(mp_type_clone(b1), mp_type_clone(b2))
+                    : mp_type_new_array(mp_type_clone(b1));
+        break;
+    case INV_FILTER:
+        if (b1->kind != MP_TYPE_BOOLEAN && b1->kind != MP_TYPE_NULL) {
+            rc = berr(b, e->items[nv]->pos, MP_EINPUT,
+                      "FILTER: the lambda must return a BOOLEAN, not %s", TS(b1, t1));
+            goto fail;
+        }
+        fn = is_map ? mp_sql_ev_filter_map : mp_sql_ev_filter_array;
+        rt = mp_type_clone(ct);
+        break;
+    default:
+        if (!mp_type_equal(b1, v[1]->type)) {
+            rc = berr(b, e->items[nv]->pos, MP_EINPUT,
+                      "REDUCE: the lambda returns %s but the initial state is %s; they must "
+                      "have the same type (CAST the initial state, e.g. CAST(0 AS %s))",
+                      TS(b1, t1), TS(v[1]->type, t2), TS(b1, t1));
+            goto fail;
+        }
+        fn = is_map ? mp_sql_ev_reduce_map : mp_sql_ev_reduce_array;
+        rt = mp_type_clone(v[1]->type);
+        break;
+    }
+    if (!rt) {
+        rc = oom(b);
+        goto fail;
+    }
+    rc = op_node(b, e->pos, rt, fn, v, e->n, &n);
+    free(v);
+    if (rc)
+        return rc;
+    n->slot = (uint32_t)base;
+    *out = n; /* not folded: a body reads the frame, which folding has not got */
+    return 0;
+fail:
+    free_list(v, e->n);
+    return rc;
+}
+
 static int bind_call(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out)
 {
     const mp_fn_def *def = b->s->fns ? mp_fn_lookup(b->s->fns, e->name) : NULL;
@@ -1612,6 +1804,8 @@ static int bind_call(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out)
     if (e->star)
         return berr(b, e->pos, MP_EINPUT, "%s(*) is not allowed: '*' works with COUNT(*)",
                     def->name);
+    if (def->scalar == mp_fn_lambda_bind)
+        return bind_invoke(b, e, def, out);
     if (!def->scalar)
         return berr(b, e->pos, MP_EINVAL, "function %s has no implementation", def->name);
     size_t na = e->n;

@@ -72,6 +72,47 @@ expect_out "^\| \(text STRING, sep STRING\) +\| STRING +\|" "the two-argument va
 expect_out "^\| TOKENS +\| TABLE +\| STRING +\|" "listed"
 expect_exit 2 "TOKENS in WHERE" -- sql --ext-dir "$EXT_DIR" -e "SELECT id FROM books WHERE TOKENS(title) = 'x' EMIT CHANGES;"
 expect_err "line 1:28: TOKENS can only be used in the select list" "a UDTF follows the same rules"
+# ---- lambdas ------------------------------------------------------------------
+expect_exit 0 "lambdas in a push query" -- early "SELECT id,
+    TRANSFORM(nums, x => x * 10) AS t,
+    FILTER(tags, tags => tags <> 'x') AS f,
+    REDUCE(scores, 0, (s, k, v) => s + v) AS r,
+    TRANSFORM(scores, (k, v) => UCASE(k), (k, v) => TRANSFORM(nums, n => n + v)) AS nested
+  FROM books EMIT CHANGES LIMIT 4;"
+expect_out '^\| 1 +\| \[10,20,30\] +\| \["y"\] +\| 3 +\| \{"A":\[2,3,4\],"B":\[3,4,5\]\} +\|' "record 1"
+expect_out '^\| 2 +\| \[\] +\| \["z"\] +\| 30 +\| \{"C":\[\]\} +\|' "record 2: empty array"
+expect_out '^\| 3 +\| null +\| null +\| 0 +\| null +\|' "record 3: NULL collections; REDUCE gives its start"
+expect_out '^\| 4 +\| \[null,50\] +\| \[\] +\| null +\| \{"D":\[null,null\]\} +\|' "record 4: NULL elements and values"
+expect_exit 0 "describe TRANSFORM" -- sql -e "DESCRIBE FUNCTION transform; SHOW FUNCTIONS;"
+expect_out "^Name: TRANSFORM \| Type: SCALAR \| Category: LAMBDA \| Transform a collection with a lambda function\." "TRANSFORM documented"
+expect_out "^\| \(map MAP<K, V>, \(k, v\) => K2, \(k, v\) => V2\) +\| MAP<K2, V2> +\|" "the map variant"
+expect_out "^\| REDUCE +\| SCALAR +\| LAMBDA +\|" "REDUCE listed"
+expect_out "^\| FILTER +\| SCALAR +\| LAMBDA +\|" "FILTER listed"
+expect_exit 2 "REDUCE's types" -- sql -e "SELECT REDUCE(nums, 0, (s, x) => s + id * 10000000000) FROM books EMIT CHANGES;"
+expect_err "^error: line 1:24: REDUCE: the lambda returns BIGINT but the initial state is INTEGER" "REDUCE names both types"
+expect_exit 2 "lambda arity" -- sql -e "SELECT TRANSFORM(scores, (k, v) => k) FROM books EMIT CHANGES;"
+expect_err "line 1:8: Function 'TRANSFORM' does not accept parameters \(MAP<STRING, INTEGER>, LAMBDA\)" "a map needs two lambdas"
+expect_exit 2 "a lambda elsewhere" -- sql -e "SELECT UCASE(title, x => x) FROM books EMIT CHANGES;"
+expect_err "line 1:21: UCASE does not take a lambda \(argument 2\)" "only invocation functions take lambdas"
+expect_exit 2 "an aggregate in a lambda" -- sql -e "SELECT id, TRANSFORM(nums, x => COUNT(x)) FROM books GROUP BY id EMIT CHANGES;"
+expect_err "line 1:33: aggregate functions cannot be used in a lambda \(COUNT\)" "aggregates refused"
+expect_exit 2 "parameter out of scope" -- sql -e "SELECT TRANSFORM(nums, x => x), x FROM books EMIT CHANGES;"
+expect_err "line 1:33: column 'X' cannot be resolved" "a parameter exists only in its lambda"
+expect_exit 2 "a lambda first" -- sql -e "SELECT FILTER(x => x, nums) FROM books EMIT CHANGES;"
+expect_err "a lambda can't be the first argument of FILTER" "parse error"
+# A persistent query with lambdas comes back after a restart.
+expect_exit 0 "CSAS with lambdas" -- sql --run-for 2 -e "SET 'auto.offset.reset'='earliest';
+    CREATE STREAM sums AS SELECT id, REDUCE(nums, 0, (s, x) => s + COALESCE(x, 0)) AS total FROM books;"
+"$MLPIPE" produce books --data-dir "$D" >/dev/null 2>&1 <<'JSON' || bad "produce more"
+{"ID": 5, "TITLE": "t", "TAGS": [], "SCORES": {}, "NUMS": [100, 200]}
+JSON
+expect_exit 0 "restart" -- sql --run-for 2 -e "SHOW QUERIES;"
+expect_exit 0 "the sums" -- "$MLPIPE" consume SUMS --data-dir "$D" --from-beginning
+expect_out '"TOTAL":6' "record 1 summed"
+expect_out '"TOTAL":5' "NULL elements count as 0 with COALESCE"
+expect_out '"TOTAL":300' "a record produced while stopped, summed after the restart"
+
+# Last: the query below needs --ext-dir whenever the engine restarts.
 expect_exit 0 "a run-time error" -- sql --ext-dir "$EXT_DIR" --run-for 2 -e "SET 'auto.offset.reset'='earliest';
     CREATE STREAM words AS SELECT id, TOKENS(title, '') AS w FROM books WHERE id = 1;"
 expect_exit 0 "processing log" -- sql --ext-dir "$EXT_DIR" -e "PRINT 'mlpipe_processing_log' FROM BEGINNING LIMIT 1;"
