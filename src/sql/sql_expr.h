@@ -9,8 +9,11 @@
  * expression: a tree whose nodes carry the chosen implementation, so
  * evaluating it per record does no name lookup and no type dispatch.
  *
- * Semantics follow ksqlDB: three-valued logic (NULL AND FALSE is FALSE,
- * NULL AND TRUE is NULL), arithmetic and comparison on NULL give NULL,
+ * Semantics follow ksqlDB: a comparison (=, <>, <, <=, >, >=, BETWEEN,
+ * IN) with a NULL operand is FALSE, never NULL, and one with a NULL
+ * literal is a bind error; AND / OR / NOT on a NULL BOOLEAN stay
+ * three-valued (NULL AND FALSE is FALSE, NULL AND TRUE is NULL), which
+ * ksqlDB does not document; arithmetic on NULL gives NULL,
  * integer overflow wraps as Java's does, integer division by zero is a
  * run-time error (result NULL plus a processing-log entry), DOUBLE
  * division by zero gives Infinity/NaN as Java, string concatenation with

@@ -491,10 +491,13 @@ static int fix_time_literal(bctx *b, mp_sql_cexpr **l, mp_sql_cexpr **r)
     return 0;
 }
 
-static int null_comparison(bctx *b, mp_sql_pos pos)
+/* ksqlDB refuses a comparison with a NULL literal, in these words. */
+static int null_comparison(bctx *b, mp_sql_pos pos, const mp_type *l, const char *op,
+                           const mp_type *r)
 {
     return berr(b, pos, MP_EINPUT,
-                "comparison with NULL is not supported: use IS NULL or IS NOT NULL");
+                "Comparison with NULL not supported: %s %s %s. Use 'IS NULL' or 'IS NOT NULL' "
+                "instead.", mp_type_kind_name(l->kind), op, mp_type_kind_name(r->kind));
 }
 
 /* ---- names ---- */
@@ -893,7 +896,7 @@ static int bind_compare(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **k, mp_sql_
     mp_sql_cexpr *n;
     bool ordering = e->op != MP_SQL_OP_EQ && e->op != MP_SQL_OP_NE;
     if (is_null_t(k[0]->type) || is_null_t(k[1]->type)) {
-        rc = null_comparison(b, e->pos);
+        rc = null_comparison(b, e->pos, k[0]->type, mp_sql_op_name(e->op), k[1]->type);
         goto fail;
     }
     if ((rc = fix_time_literal(b, &k[0], &k[1])))
@@ -1016,9 +1019,10 @@ static int bind_between(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out)
     int rc;
     if ((rc = bind(b, e->a, &k[0])) || (rc = bind(b, e->b, &k[1])) || (rc = bind(b, e->c, &k[2])))
         goto fail;
-    for (int i = 0; i < 3; i++) {
-        if (is_null_t(k[i]->type)) {
-            rc = null_comparison(b, k[i]->pos);
+    for (int i = 1; i < 3; i++) {
+        if (is_null_t(k[0]->type) || is_null_t(k[i]->type)) {
+            rc = null_comparison(b, k[is_null_t(k[0]->type) ? 0 : i]->pos, k[0]->type,
+                                 i == 1 ? ">=" : "<=", k[i]->type);
             goto fail;
         }
     }

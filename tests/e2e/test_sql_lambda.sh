@@ -112,6 +112,18 @@ expect_out '"TOTAL":6' "record 1 summed"
 expect_out '"TOTAL":5' "NULL elements count as 0 with COALESCE"
 expect_out '"TOTAL":300' "a record produced while stopped, summed after the restart"
 
+# ---- NULL comparisons (ksqlDB's rule; tests/sql/null_comparisons pins the values) ----
+expect_exit 2 "col = NULL" -- sql -e "SELECT id FROM books WHERE id = NULL EMIT CHANGES;"
+expect_err "^error: line 1:28: Comparison with NULL not supported: INTEGER = NULL\. Use 'IS NULL' or 'IS NOT NULL' instead\.$" "ksqlDB's words"
+expect_exit 2 "NULL = NULL" -- sql -e "SELECT NULL = NULL FROM books EMIT CHANGES;"
+expect_err "line 1:8: Comparison with NULL not supported: NULL = NULL" "two NULLs"
+expect_exit 2 "col > NULL" -- sql -e "SELECT id FROM books WHERE title > NULL EMIT CHANGES;"
+expect_err "line 1:28: Comparison with NULL not supported: STRING > NULL" "ordering"
+expect_exit 0 "NOT (col = 1) keeps NULLs" -- early "SELECT id, id IN (1, NULL) AS i FROM books WHERE NOT (title = 'sea') EMIT CHANGES LIMIT 3;"
+expect_out "^\| 1 +\| true +\|" "IN matches 1"
+expect_out "^\| 2 +\| false +\|" "IN with a NULL item is FALSE, not NULL"
+expect_out "^\| 3 +\| false +\|" "the NULL title passes NOT (title = 'sea')"
+
 # Last: the query below needs --ext-dir whenever the engine restarts.
 expect_exit 0 "a run-time error" -- sql --ext-dir "$EXT_DIR" --run-for 2 -e "SET 'auto.offset.reset'='earliest';
     CREATE STREAM words AS SELECT id, TOKENS(title, '') AS w FROM books WHERE id = 1;"

@@ -634,12 +634,19 @@ static void test_comparisons(void)
     X("ST->SUB = STRUCT(X := 1.5e0)", "BOOLEAN", "true");
     BERR("ARR < ARRAY[1]", "support only =, <> and IS [NOT] DISTINCT FROM");
     BERR("ARR = M", "cannot compare ARRAY<INTEGER> with MAP<STRING, INTEGER>");
-    /* NULL */
-    X("J = 1", "BOOLEAN", "<null>");
-    X("SN < S", "BOOLEAN", "<null>");
-    X("NB = TRUE", "BOOLEAN", "<null>");
-    BERR_EXACT("I = NULL",
-               "line 1:1: comparison with NULL is not supported: use IS NULL or IS NOT NULL");
+    /* NULL: ksqlDB's comparisons are FALSE with a NULL operand, never NULL
+     * (its QTT "null - null equals": ID = COL0 is false when either is
+     * null), and a NULL literal is refused ("comparison with null") */
+    X("J = 1", "BOOLEAN", "false");
+    X("J <> 1", "BOOLEAN", "false");
+    X("SN < S", "BOOLEAN", "false");
+    X("NB = TRUE", "BOOLEAN", "false");
+    X("J = J", "BOOLEAN", "false");
+    BERR_EXACT("I = NULL", "line 1:1: Comparison with NULL not supported: INTEGER = NULL. Use "
+                           "'IS NULL' or 'IS NOT NULL' instead.");
+    BERR_EXACT("NULL <> NULL", "line 1:1: Comparison with NULL not supported: NULL <> NULL. Use "
+                               "'IS NULL' or 'IS NOT NULL' instead.");
+    BERR("S > NULL", "Comparison with NULL not supported: STRING > NULL");
     BERR_EXACT("S = 1", "line 1:1: cannot compare STRING with INTEGER");
     BERR_EXACT("I > 1 AND S = 1", "line 1:11: cannot compare STRING with INTEGER");
     BERR("B = 1", "cannot compare BOOLEAN with INTEGER");
@@ -670,7 +677,8 @@ static void test_logic(void)
     X("FALSE OR FALSE", "BOOLEAN", "false");
     X("NOT B", "BOOLEAN", "false");
     X("NOT NB", "BOOLEAN", "<null>");
-    X("NOT (J = 1)", "BOOLEAN", "<null>");
+    X("NOT (J = 1)", "BOOLEAN", "true"); /* the comparison is FALSE, not NULL */
+    BERR("NOT (NULL = 1)", "Comparison with NULL not supported: NULL = INTEGER");
     X("NULL AND FALSE", "BOOLEAN", "false");
     X("NULL OR TRUE", "BOOLEAN", "true");
     /* short-circuit: the right side is not evaluated */
@@ -712,23 +720,29 @@ static void test_between_in(void)
     X("I BETWEEN 8 AND 10", "BOOLEAN", "false");
     X("I NOT BETWEEN 1 AND 10", "BOOLEAN", "false");
     X("I NOT BETWEEN 8 AND 10", "BOOLEAN", "true");
-    X("J BETWEEN 1 AND 2", "BOOLEAN", "<null>");
-    X("I BETWEEN J AND 5", "BOOLEAN", "false"); /* unknown AND false */
-    X("I BETWEEN J AND 10", "BOOLEAN", "<null>");
-    X("I NOT BETWEEN J AND 10", "BOOLEAN", "<null>");
+    /* ksqlDB: BETWEEN is two comparisons, each FALSE with a NULL operand */
+    X("J BETWEEN 1 AND 2", "BOOLEAN", "false");
+    X("J NOT BETWEEN 1 AND 2", "BOOLEAN", "true");
+    X("I BETWEEN J AND 5", "BOOLEAN", "false");
+    X("I BETWEEN J AND 10", "BOOLEAN", "false");
+    X("I NOT BETWEEN J AND 10", "BOOLEAN", "true");
     X("S BETWEEN 'a' AND 'z'", "BOOLEAN", "true");
     X("D BETWEEN 2 AND 2.5", "BOOLEAN", "true");
     X("TS BETWEEN '2017-11-13' AND '2017-11-14'", "BOOLEAN", "true");
-    BERR("I BETWEEN NULL AND 3", "comparison with NULL is not supported");
+    BERR_EXACT("I BETWEEN NULL AND 3", "line 1:11: Comparison with NULL not supported: INTEGER >= "
+                                       "NULL. Use 'IS NULL' or 'IS NOT NULL' instead.");
     BERR("I BETWEEN 'a' AND 3", "cannot compare INTEGER with STRING");
 
     X("I IN (1, 7)", "BOOLEAN", "true");
     X("I IN (1, 2)", "BOOLEAN", "false");
     X("I NOT IN (1, 2)", "BOOLEAN", "true");
     X("I IN (7, NULL)", "BOOLEAN", "true");
-    X("I IN (1, NULL)", "BOOLEAN", "<null>");
-    X("I NOT IN (1, NULL)", "BOOLEAN", "<null>");
-    X("J IN (1, 2)", "BOOLEAN", "<null>");
+    /* ksqlDB's InListEvaluator: "SQL NULL never matches anything" */
+    X("I IN (1, NULL)", "BOOLEAN", "false");
+    X("I NOT IN (1, NULL)", "BOOLEAN", "true");
+    X("J IN (1, 2)", "BOOLEAN", "false");
+    X("J IN (J, NULL)", "BOOLEAN", "false");
+    X("J NOT IN (1, 2)", "BOOLEAN", "true");
     X("I IN (J, 7)", "BOOLEAN", "true");
     X("I IN (1.5, 7)", "BOOLEAN", "true");
     X("I IN (L, 8)", "BOOLEAN", "false");
