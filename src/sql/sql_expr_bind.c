@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "data/sql_text.h"
 #include "sql/fn_builtin.h"
 #include "sql/sql_expr_internal.h"
 #include "sql/sql_parser.h"
@@ -646,6 +647,11 @@ static int bind_literal(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out)
     case MP_SQL_EXPR_STRING:
         if (e->len > UINT32_MAX)
             return berr(b, e->pos, MP_EINPUT, "string literal longer than 4 GiB");
+        /* STRING values are UTF-8 everywhere downstream (codecs, functions) */
+        size_t bad = 0;
+        if (e->len && !mp_utf8_valid(e->str, e->len, &bad))
+            return berr(b, e->pos, MP_EINPUT,
+                        "the string literal is not valid UTF-8 (byte %zu of its text)", bad + 1);
         v = mp_v_string_ref(e->str ? e->str : "", e->len);
         return lit_node(b, e->pos, tnew(MP_TYPE_STRING), &v, out);
     default: return berr(b, e->pos, MP_EINVAL, "not a literal");
