@@ -50,7 +50,8 @@ int mp_sql_ev_lvar(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx, mp
 }
 
 /* A frame for node n's lambdas (np parameters after the enclosing ones,
- * which are copied in), and the context its bodies are evaluated with. */
+ * which are copied in), and the context its bodies are evaluated with;
+ * nothing to release afterwards (a large frame lives in the arena). */
 typedef struct frame {
     mp_value local[16];
     mp_value *v;
@@ -72,13 +73,6 @@ static int frame_open(frame *f, const mp_sql_cexpr *n, size_t np, mp_fn_ctx *cx)
     f->lc.cx = *cx;
     f->lc.lvars = f->v;
     return 0;
-}
-
-static int frame_close(frame *f, mp_fn_ctx *cx, int rc)
-{
-    (void)f;
-    (void)cx;
-    return rc;
 }
 
 static void null_out(const mp_sql_cexpr *n, mp_value *out)
@@ -108,10 +102,10 @@ int mp_sql_ev_transform_array(const mp_sql_cexpr *n, const mp_value *row, mp_fn_
     for (uint32_t i = 0; i < a.len; i++) {
         f.v[n->slot] = a.u.items[i];
         if ((rc = mp_sql_kid(n->kids[1], row, &f.lc.cx, &r.u.items[i])))
-            return frame_close(&f, cx, rc);
+            return rc;
     }
     *out = r;
-    return frame_close(&f, cx, 0);
+    return 0;
 }
 
 int mp_sql_ev_transform_map(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx,
@@ -139,28 +133,28 @@ int mp_sql_ev_transform_map(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ct
         f.v[n->slot + 1] = m.u.items[2 * i + 1];
         if ((rc = mp_sql_kid(n->kids[1], row, &f.lc.cx, k)) ||
             (rc = mp_sql_kid(n->kids[2], row, &f.lc.cx, v)))
-            return frame_close(&f, cx, rc);
+            return rc;
         /* A map's keys are set apart: a NULL or repeated key has no place
          * (ksqlDB fails the record the same way). */
         if (k->null)
-            return frame_close(&f, cx, lerr(n, cx, MP_EINPUT, "TRANSFORM: the key lambda gave "
-                                                              "NULL; map keys cannot be NULL"));
+            return lerr(n, cx, MP_EINPUT,
+                        "TRANSFORM: the key lambda gave NULL; map keys cannot be NULL");
         for (uint32_t j = 0; j < i; j++) {
             int eq = 0;
             if ((rc = mp_sql_cmp_equal(k, &r.u.items[2 * j], &eq, cx)))
-                return frame_close(&f, cx, rc);
+                return rc;
             if (eq == 0) {
                 mp_buf b = {0};
                 mp_value_format(k, &b);
                 rc = lerr(n, cx, MP_EINPUT, "TRANSFORM: the key lambda gave the key %s twice",
                           b.data ? b.data : "?");
                 mp_buf_free(&b);
-                return frame_close(&f, cx, rc);
+                return rc;
             }
         }
     }
     *out = r;
-    return frame_close(&f, cx, 0);
+    return 0;
 }
 
 /* FILTER keeps what the lambda says TRUE to (NULL drops, as FALSE). */
@@ -196,13 +190,13 @@ int mp_sql_ev_filter_array(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx
         int yes;
         f.v[n->slot] = a.u.items[i];
         if ((rc = keep(n->kids[1], row, &f.lc.cx, &yes)))
-            return frame_close(&f, cx, rc);
+            return rc;
         if (yes)
             r.u.items[k++] = a.u.items[i];
     }
     r.len = k;
     *out = r;
-    return frame_close(&f, cx, 0);
+    return 0;
 }
 
 int mp_sql_ev_filter_map(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx,
@@ -230,7 +224,7 @@ int mp_sql_ev_filter_map(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *
         f.v[n->slot] = m.u.items[2 * i];
         f.v[n->slot + 1] = m.u.items[2 * i + 1];
         if ((rc = keep(n->kids[1], row, &f.lc.cx, &yes)))
-            return frame_close(&f, cx, rc);
+            return rc;
         if (yes) {
             r.u.items[2 * k] = m.u.items[2 * i];
             r.u.items[2 * k + 1] = m.u.items[2 * i + 1];
@@ -239,7 +233,7 @@ int mp_sql_ev_filter_map(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *
     }
     r.len = k;
     *out = r;
-    return frame_close(&f, cx, 0);
+    return 0;
 }
 
 /* REDUCE: the state starts as kids[1] and becomes the body's value after
@@ -267,10 +261,10 @@ static int reduce(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx, mp_
             f.v[n->slot + 1] = c.u.items[i];
         }
         if ((rc = mp_sql_kid(n->kids[2], row, &f.lc.cx, &s)))
-            return frame_close(&f, cx, rc);
+            return rc;
     }
     *out = s;
-    return frame_close(&f, cx, 0);
+    return 0;
 }
 
 int mp_sql_ev_reduce_array(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx,
