@@ -1,8 +1,9 @@
 /* mlpipe user-defined functions: the stable C API for extensions.
  *
  * An extension is a shared library that adds scalar functions (one row in,
- * one value out) and aggregate functions (many rows in, one value per
- * group) to mlpipe's streaming SQL, as ksqlDB's UDFs and UDAFs do. mlpipe
+ * one value out), aggregate functions (many rows in, one value per group)
+ * and table functions (one row in, zero or more rows out) to mlpipe's
+ * streaming SQL, as ksqlDB's UDFs, UDAFs and UDTFs do. mlpipe
  * loads every *.so in its extension directory (`mlpipe sql --ext-dir DIR`)
  * at start, in name order, and calls each library's entry point, which
  * declares its functions:
@@ -175,6 +176,36 @@ typedef struct mp_udf_aggregate {
     void *user;
 } mp_udf_aggregate;
 
+/* One table function (or overload), as ksqlDB's UDTFs: one row in, zero
+ * or more rows out, used in a select list like EXPLODE
+ * (`SELECT id, TOKENS(text) AS word FROM s EMIT CHANGES`). `returns` is
+ * the type of one output value; fn writes all of a row's values as an
+ * ARRAY of that type into the result:
+ *
+ *     mp_udf_slot *out = mp_udf_result(ctx);
+ *     mp_udf_set_array(ctx, out, n);
+ *     for (size_t i = 0; i < n; i++)
+ *         mp_udf_set_string(ctx, mp_udf_slot_item(ctx, out, i), word[i], len[i]);
+ *
+ * Each element becomes one output row, in order; writing nothing, NULL or
+ * an empty array gives no rows. Without MP_UDF_CALLED_ON_NULL_INPUT a NULL
+ * argument gives no rows without a call. Several table functions in one
+ * SELECT are zipped as ksqlDB does (the longest sets the row count). */
+typedef struct mp_udf_table {
+    const char *name;
+    const char *description;
+    const char *author;
+    const char *version;
+    const char *category; /* NULL: "TABLE" */
+    const char *returns;  /* the type of each produced value: "STRING" */
+    const char *const *params;
+    const char *const *param_names;
+    size_t nparams;
+    unsigned flags;
+    mp_udf_scalar_fn fn;
+    void *user;
+} mp_udf_table;
+
 /* ---- the entry point ----
  *
  * Each extension exports mlpipe_udf_init, which registers its functions
@@ -232,6 +263,8 @@ struct mp_udf_api {
     mp_udf_slot *(*slot_value)(mp_udf_ctx *ctx, mp_udf_slot *s, size_t i);
     mp_udf_slot *(*slot_field)(mp_udf_ctx *ctx, mp_udf_slot *s, const char *name);
     int (*error)(mp_udf_ctx *ctx, const char *message);
+    /* appended after version 1's first release (check `size` before use) */
+    int (*register_table)(mp_udf_registrar *r, const mp_udf_table *def, size_t def_size);
 };
 
 /* Every handle begins with a pointer to the table. */
@@ -249,6 +282,15 @@ static inline int mp_udf_register_scalar(mp_udf_registrar *r, const mp_udf_scala
 static inline int mp_udf_register_aggregate(mp_udf_registrar *r, const mp_udf_aggregate *def)
 {
     return MP_UDF_API_OF(r)->register_aggregate(r, def, sizeof *def);
+}
+/* Declares a table function or overload; MP_UDF_EINVAL on an mlpipe too
+ * old to have table functions. */
+static inline int mp_udf_register_table(mp_udf_registrar *r, const mp_udf_table *def)
+{
+    const struct mp_udf_api *a = MP_UDF_API_OF(r);
+    if (a->size < offsetof(struct mp_udf_api, register_table) + sizeof a->register_table)
+        return MP_UDF_EINVAL;
+    return a->register_table(r, def, sizeof *def);
 }
 /* Fails the load with a message (a missing resource, a bad setting);
  * returns MP_UDF_EINVAL for `return mp_udf_registrar_fail(r, "...");`. */

@@ -52,6 +52,12 @@ extern const mp_fn_def mp_fn_aggregate_defs[];
 extern const size_t mp_fn_aggregate_count;
 extern const mp_fn_def mp_fn_table_defs[];
 extern const size_t mp_fn_table_count;
+extern const mp_fn_def mp_fn_lambda_defs[];
+extern const size_t mp_fn_lambda_count;
+/* The bind of TRANSFORM, FILTER and REDUCE: the expression binder compiles
+ * calls of a function with this bind itself (fn_lambda.c). */
+int mp_fn_lambda_bind(const mp_type *const *args, const mp_value *const *lits, size_t n,
+                      mp_scalar_impl *out, mp_error *e);
 
 #define MP_FN_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

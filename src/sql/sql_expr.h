@@ -9,8 +9,11 @@
  * expression: a tree whose nodes carry the chosen implementation, so
  * evaluating it per record does no name lookup and no type dispatch.
  *
- * Semantics follow ksqlDB: three-valued logic (NULL AND FALSE is FALSE,
- * NULL AND TRUE is NULL), arithmetic and comparison on NULL give NULL,
+ * Semantics follow ksqlDB: a comparison (=, <>, <, <=, >, >=, BETWEEN,
+ * IN) with a NULL operand is FALSE, never NULL, and one with a NULL
+ * literal is a bind error; AND / OR / NOT on a NULL BOOLEAN stay
+ * three-valued (NULL AND FALSE is FALSE, NULL AND TRUE is NULL), which
+ * ksqlDB does not document; arithmetic on NULL gives NULL,
  * integer overflow wraps as Java's does, integer division by zero is a
  * run-time error (result NULL plus a processing-log entry), DOUBLE
  * division by zero gives Infinity/NaN as Java, string concatenation with
@@ -61,6 +64,26 @@ typedef struct mp_sql_aggs {
     mp_sql_agg_call *calls;
 } mp_sql_aggs;
 
+/* Table-function calls in a select list (EXPLODE(x)), collected like
+ * aggregates: each distinct call once, with its arguments compiled in the
+ * same scope; the expression reads the call's current value from slot
+ * `first_slot + k`, which the engine sets for each output row it makes
+ * from one input row (the calls' results zipped: as many rows as the
+ * longest, NULL where a shorter one has run out). */
+typedef struct mp_sql_tfn_call {
+    mp_sql_expr *call;          /* a clone of the call's syntax */
+    const mp_fn_def *def;
+    mp_table_impl impl;         /* owns impl.ret */
+    size_t nargs;
+    struct mp_sql_cexpr **args; /* compiled in the scope */
+} mp_sql_tfn_call;
+
+typedef struct mp_sql_tfns {
+    size_t first_slot;
+    size_t n;
+    mp_sql_tfn_call *calls;
+} mp_sql_tfns;
+
 typedef struct mp_sql_scope {
     size_t ncols;
     const mp_sql_scope_col *cols; /* a row holds ncols values in this order */
@@ -69,6 +92,9 @@ typedef struct mp_sql_scope {
      * otherwise an aggregate call is a bind error ("aggregate functions
      * need GROUP BY"). */
     mp_sql_aggs *aggs;
+    /* When not NULL (a select list), table-function calls are allowed and
+     * collected here; otherwise a table-function call is a bind error. */
+    mp_sql_tfns *tfns;
 } mp_sql_scope;
 
 typedef struct mp_sql_cexpr mp_sql_cexpr;
@@ -83,6 +109,11 @@ const mp_type *mp_sql_cexpr_type(const mp_sql_cexpr *c);
 int mp_sql_cexpr_is_constant(const mp_sql_cexpr *c);
 void mp_sql_cexpr_free(mp_sql_cexpr *c);
 void mp_sql_aggs_free(mp_sql_aggs *a);
+void mp_sql_tfns_free(mp_sql_tfns *t);
+/* Calls table function k of t on row: its values (in cx->arena) and their
+ * number (0 for a NULL or empty input). */
+int mp_sql_tfn_eval(const mp_sql_tfns *t, size_t k, const mp_value *row, mp_fn_ctx *cx,
+                    mp_value **vals, size_t *n);
 
 /* Evaluates c on row (the scope's ncols values, plus aggregate slots when
  * the scope had aggs). Results needing memory go to cx->arena. A run-time

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "data/sql_text.h"
+#include "sql/fn_builtin.h"
 #include "sql/sql_expr_internal.h"
 #include "sql/sql_parser.h"
 
@@ -15,7 +17,15 @@ typedef struct bctx {
     const mp_sql_scope *s;
     mp_error *err;
     const char *in_agg; /* the aggregate whose arguments are being bound, or NULL */
+    const char *in_tfn; /* the table function whose arguments are being bound, or NULL */
+    const mp_sql_expr *in_case; /* the CASE being bound, or NULL */
     unsigned depth;
+    /* The parameters of the lambdas whose bodies are being bound,
+     * outermost first: they shadow the scope's columns, and a body reads
+     * parameter i from slot i of the evaluation frame. */
+    size_t nlv;
+    const char *lv_name[MP_SQL_MAX_LAMBDA_VARS];
+    const mp_type *lv_type[MP_SQL_MAX_LAMBDA_VARS];
 } bctx;
 
 static int bind(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out);
@@ -482,10 +492,13 @@ static int fix_time_literal(bctx *b, mp_sql_cexpr **l, mp_sql_cexpr **r)
     return 0;
 }
 
-static int null_comparison(bctx *b, mp_sql_pos pos)
+/* ksqlDB refuses a comparison with a NULL literal, in these words. */
+static int null_comparison(bctx *b, mp_sql_pos pos, const mp_type *l, const char *op,
+                           const mp_type *r)
 {
     return berr(b, pos, MP_EINPUT,
-                "comparison with NULL is not supported: use IS NULL or IS NOT NULL");
+                "Comparison with NULL not supported: %s %s %s. Use 'IS NULL' or 'IS NOT NULL' "
+                "instead.", mp_type_kind_name(l->kind), op, mp_type_kind_name(r->kind));
 }
 
 /* ---- names ---- */
@@ -493,6 +506,17 @@ static int null_comparison(bctx *b, mp_sql_pos pos)
 static int bind_column(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out)
 {
     const mp_sql_scope *s = b->s;
+    for (size_t i = b->nlv; !e->qualifier && i-- > 0;) {
+        if (strcmp(b->lv_name[i], e->name) != 0)
+            continue;
+        mp_sql_cexpr *n = node_new(b, e->pos, mp_type_clone(b->lv_type[i]), 0);
+        if (!n)
+            return MP_ENOMEM;
+        n->fn = mp_sql_ev_lvar;
+        n->slot = (uint32_t)i;
+        *out = n;
+        return 0;
+    }
     size_t found = SIZE_MAX, count = 0;
     bool source_known = false;
     for (size_t i = 0; i < s->ncols; i++) {
@@ -623,6 +647,11 @@ static int bind_literal(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out)
     case MP_SQL_EXPR_STRING:
         if (e->len > UINT32_MAX)
             return berr(b, e->pos, MP_EINPUT, "string literal longer than 4 GiB");
+        /* STRING values are UTF-8 everywhere downstream (codecs, functions) */
+        size_t bad = 0;
+        if (e->len && !mp_utf8_valid(e->str, e->len, &bad))
+            return berr(b, e->pos, MP_EINPUT,
+                        "the string literal is not valid UTF-8 (byte %zu of its text)", bad + 1);
         v = mp_v_string_ref(e->str ? e->str : "", e->len);
         return lit_node(b, e->pos, tnew(MP_TYPE_STRING), &v, out);
     default: return berr(b, e->pos, MP_EINVAL, "not a literal");
@@ -873,7 +902,7 @@ static int bind_compare(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **k, mp_sql_
     mp_sql_cexpr *n;
     bool ordering = e->op != MP_SQL_OP_EQ && e->op != MP_SQL_OP_NE;
     if (is_null_t(k[0]->type) || is_null_t(k[1]->type)) {
-        rc = null_comparison(b, e->pos);
+        rc = null_comparison(b, e->pos, k[0]->type, mp_sql_op_name(e->op), k[1]->type);
         goto fail;
     }
     if ((rc = fix_time_literal(b, &k[0], &k[1])))
@@ -996,9 +1025,10 @@ static int bind_between(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out)
     int rc;
     if ((rc = bind(b, e->a, &k[0])) || (rc = bind(b, e->b, &k[1])) || (rc = bind(b, e->c, &k[2])))
         goto fail;
-    for (int i = 0; i < 3; i++) {
-        if (is_null_t(k[i]->type)) {
-            rc = null_comparison(b, k[i]->pos);
+    for (int i = 1; i < 3; i++) {
+        if (is_null_t(k[0]->type) || is_null_t(k[i]->type)) {
+            rc = null_comparison(b, k[is_null_t(k[0]->type) ? 0 : i]->pos, k[0]->type,
+                                 i == 1 ? ">=" : "<=", k[i]->type);
             goto fail;
         }
     }
@@ -1134,12 +1164,15 @@ static int bind_case(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out)
     int rc = 0;
     if (!v)
         return oom(b);
-    if (simple && (rc = bind(b, e->a, &v[0])))
+    const mp_sql_expr *outer_case = b->in_case;
+    b->in_case = e;
+    if ((simple && (rc = bind(b, e->a, &v[0]))) ||
+        (rc = bind_list(b, e->items, 2 * pairs, v + off)) ||
+        (has_else && (rc = bind(b, e->c, &v[k - 1])))) {
+        b->in_case = outer_case;
         goto fail;
-    if ((rc = bind_list(b, e->items, 2 * pairs, v + off)))
-        goto fail;
-    if (has_else && (rc = bind(b, e->c, &v[k - 1])))
-        goto fail;
+    }
+    b->in_case = outer_case;
     size_t nres = pairs + (has_else ? 1 : 0);
     res = calloc(nres ? nres : 1, sizeof *res);
     whens = calloc(pairs + 1, sizeof *whens);
@@ -1371,8 +1404,9 @@ fail:
 
 /* ---- function calls ---- */
 
-/* Binds call arguments: lambdas are refused for now; a time unit (SECONDS)
- * is passed as a STRING literal holding its name. */
+/* Binds call arguments: lambdas are refused (only TRANSFORM, FILTER and
+ * REDUCE take them, bound by bind_invoke); a time unit (SECONDS) is
+ * passed as a STRING literal holding its name. */
 static int bind_args(bctx *b, const mp_sql_expr *e, const char *fname, mp_sql_cexpr **v)
 {
     for (size_t i = 0; i < e->n; i++) {
@@ -1380,8 +1414,8 @@ static int bind_args(bctx *b, const mp_sql_expr *e, const char *fname, mp_sql_ce
         int rc;
         if (a->kind == MP_SQL_EXPR_LAMBDA) {
             rc = berr(b, a->pos, MP_EINPUT,
-                      "lambda arguments are not supported yet (argument %zu of %s)", i + 1,
-                      fname);
+                      "%s does not take a lambda (argument %zu); lambdas work with TRANSFORM, "
+                      "FILTER and REDUCE", fname, i + 1);
         } else if (a->kind == MP_SQL_EXPR_TIME_UNIT) {
             const char *u = mp_sql_time_unit_name(a->unit);
             mp_value sv = mp_v_string_ref(u, strlen(u));
@@ -1430,7 +1464,8 @@ static int add_aggregate(bctx *b, const mp_sql_expr *e, const mp_fn_def *def)
         return berr(b, e->pos, MP_EINVAL, "aggregate function %s has no implementation",
                     def->name);
     size_t na = e->star ? 0 : e->n;
-    bctx sub = {.s = in, .err = b->err, .in_agg = def->name, .depth = b->depth};
+    bctx sub = {.s = in, .err = b->err, .in_agg = def->name, .in_case = b->in_case,
+                .depth = b->depth};
     mp_sql_cexpr **args = calloc(na ? na : 1, sizeof *args);
     const mp_type **types = NULL;
     const mp_value **lits = NULL;
@@ -1487,6 +1522,9 @@ static int bind_aggregate(bctx *b, const mp_sql_expr *e, const mp_fn_def *def,
                     def->name, b->in_agg);
     if (!ag)
         return berr(b, e->pos, MP_EINPUT, "aggregate functions need GROUP BY (%s)", def->name);
+    if (b->nlv)
+        return berr(b, e->pos, MP_EINPUT, "aggregate functions cannot be used in a lambda (%s)",
+                    def->name);
     size_t k = 0;
     while (k < ag->n && !mp_sql_expr_equal(ag->calls[k].call, e))
         k++;
@@ -1503,18 +1541,281 @@ static int bind_aggregate(bctx *b, const mp_sql_expr *e, const mp_fn_def *def,
     return 0;
 }
 
+/* A table function's arguments are bound in the scope and the call added
+ * to the scope's list; the expression reads the call's value for the
+ * output row being made from its slot. ksqlDB's restrictions and words. */
+static int add_tfn(bctx *b, const mp_sql_expr *e, const mp_fn_def *def)
+{
+    mp_sql_tfns *tf = b->s->tfns;
+    if (!def->table)
+        return berr(b, e->pos, MP_EINVAL, "table function %s has no implementation", def->name);
+    size_t na = e->n;
+    bctx sub = *b;
+    sub.in_tfn = def->name;
+    mp_sql_cexpr **args = calloc(na ? na : 1, sizeof *args);
+    const mp_type **types = NULL;
+    const mp_value **lits = NULL;
+    mp_table_impl impl = {0};
+    mp_sql_expr *clone = NULL;
+    int rc;
+    if (!args)
+        return oom(b);
+    if ((rc = bind_args(&sub, e, def->name, args))) {
+        free(args);
+        return rc;
+    }
+    if ((rc = arg_info(b, args, na, &types, &lits)))
+        goto fail;
+    if ((rc = def->table(types, lits, na, &impl, b->err))) {
+        rc = at(b, e->pos, rc);
+        goto fail;
+    }
+    if (!impl.fn || !impl.ret) {
+        rc = berr(b, e->pos, MP_EINVAL, "table function %s gave no implementation", def->name);
+        goto fail;
+    }
+    mp_sql_tfn_call *grown = NULL;
+    if (!(clone = mp_sql_expr_clone(e)) ||
+        !(grown = realloc(tf->calls, (tf->n + 1) * sizeof *grown))) {
+        rc = oom(b);
+        goto fail;
+    }
+    tf->calls = grown;
+    tf->calls[tf->n++] =
+        (mp_sql_tfn_call){.call = clone, .def = def, .impl = impl, .nargs = na, .args = args};
+    free(types);
+    free(lits);
+    return 0;
+fail:
+    mp_sql_expr_free(clone);
+    mp_type_free(impl.ret);
+    free(types);
+    free(lits);
+    free_list(args, na);
+    return rc;
+}
+
+static int bind_tfn(bctx *b, const mp_sql_expr *e, const mp_fn_def *def, mp_sql_cexpr **out)
+{
+    mp_sql_tfns *tf = b->s->tfns;
+    if (b->in_tfn)
+        return berr(b, e->pos, MP_EINPUT, "Table functions cannot be nested: %s(%s())", b->in_tfn,
+                    def->name);
+    if (b->in_agg || (!tf && b->s->aggs))
+        return berr(b, e->pos, MP_EINPUT, "Table functions cannot be used with aggregations.");
+    if (b->in_case) {
+        mp_buf t = {0};
+        mp_sql_expr_print(b->in_case, 0, &t);
+        int rc = berr(b, e->pos, MP_EINPUT, "Table functions cannot be used in CASE: %s",
+                      t.data ? t.data : "CASE");
+        mp_buf_free(&t);
+        return rc;
+    }
+    if (b->nlv)
+        return berr(b, e->pos, MP_EINPUT, "Table functions cannot be used in a lambda: %s",
+                    def->name);
+    if (!tf)
+        return berr(b, e->pos, MP_EINPUT, "%s can only be used in the select list", def->name);
+    if (e->star)
+        return berr(b, e->pos, MP_EINPUT, "%s(*) is not allowed: '*' works with COUNT(*)",
+                    def->name);
+    size_t k = 0;
+    while (k < tf->n && !mp_sql_expr_equal(tf->calls[k].call, e))
+        k++;
+    int rc;
+    if (k == tf->n && (rc = add_tfn(b, e, def)))
+        return rc;
+    mp_sql_cexpr *n = node_new(b, e->pos, mp_type_clone(tf->calls[k].impl.ret), 0);
+    if (!n)
+        return MP_ENOMEM;
+    n->nk = MP_SQL_N_COL;
+    n->fn = mp_sql_ev_col;
+    n->slot = (uint32_t)(tf->first_slot + k);
+    *out = n;
+    return 0;
+}
+
+/* ---- lambdas ---- */
+
+/* Binds lambda lam's body with np parameters of these types, which shadow
+ * the scope's columns (and outer lambdas' parameters of the same name). */
+static int bind_lambda(bctx *b, const mp_sql_expr *call, const mp_sql_expr *lam,
+                       const mp_type *const *types, size_t np, const char *what,
+                       mp_sql_cexpr **out)
+{
+    if (lam->nnames != np)
+        return berr(b, lam->pos, MP_EINPUT, "%s: the lambda %s takes %zu argument%s, not %zu",
+                    call->name, what, np, np == 1 ? "" : "s", lam->nnames);
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(lam->names[i], lam->names[j]))
+                return berr(b, lam->pos, MP_EINPUT,
+                            "%s: a lambda's arguments need different names: %s is repeated",
+                            call->name, lam->names[i]);
+    if (b->nlv + np > MP_SQL_MAX_LAMBDA_VARS)
+        return berr(b, lam->pos, MP_EINPUT, "lambdas nested too deeply (more than %d arguments)",
+                    MP_SQL_MAX_LAMBDA_VARS);
+    size_t base = b->nlv;
+    for (size_t i = 0; i < np; i++) {
+        b->lv_name[base + i] = lam->names[i];
+        b->lv_type[base + i] = types[i];
+    }
+    b->nlv += np;
+    int rc = bind(b, lam->a, out);
+    b->nlv = base;
+    return rc;
+}
+
+enum { INV_TRANSFORM, INV_FILTER, INV_REDUCE };
+
+/* ksqlDB's refusal when no variant fits, with the lambdas as LAMBDA. */
+static int invoke_refuse(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **v, int which)
+{
+    static const char *const alts[] = {
+        [INV_TRANSFORM] = "TRANSFORM(ARRAY<T>, T => R), TRANSFORM(MAP<K, V>, (K, V) => K2, "
+                          "(K, V) => V2)",
+        [INV_FILTER] = "FILTER(ARRAY<T>, T => BOOLEAN), FILTER(MAP<K, V>, (K, V) => BOOLEAN)",
+        [INV_REDUCE] = "REDUCE(ARRAY<T>, S, (S, T) => S), REDUCE(MAP<K, V>, S, (S, K, V) => S)",
+    };
+    mp_buf a = {0};
+    char t1[128];
+    mp_buf_putc(&a, '(');
+    for (size_t i = 0; i < e->n; i++) {
+        if (i)
+            mp_buf_puts(&a, ", ");
+        mp_buf_puts(&a, v[i] ? TS(v[i]->type, t1) : "LAMBDA");
+    }
+    mp_buf_putc(&a, ')');
+    int rc = berr(b, e->pos, MP_EINPUT,
+                  "Function '%s' does not accept parameters %s. Valid alternatives are: %s",
+                  e->name, a.data ? a.data : "()", alts[which]);
+    mp_buf_free(&a);
+    return rc;
+}
+
+/* TRANSFORM, FILTER and REDUCE: the collection (and REDUCE's initial
+ * state) first, then the lambdas, typed from them (ksqlDB's rules: an
+ * array's lambda takes the element, a map's the key and the value,
+ * REDUCE's the state first and must return the state's type). */
+static int bind_invoke(bctx *b, const mp_sql_expr *e, const mp_fn_def *def, mp_sql_cexpr **out)
+{
+    int which = !strcmp(def->name, "TRANSFORM") ? INV_TRANSFORM
+                : !strcmp(def->name, "FILTER")  ? INV_FILTER
+                                                : INV_REDUCE;
+    if (e->star)
+        return berr(b, e->pos, MP_EINPUT, "%s(*) is not allowed: '*' works with COUNT(*)",
+                    def->name);
+    size_t nv = which == INV_REDUCE ? 2 : 1, nl = 0;
+    mp_sql_cexpr **v = calloc(e->n + 1, sizeof *v), *n = NULL;
+    mp_type *rt = NULL;
+    char t1[128], t2[128];
+    int rc = 0;
+    if (!v)
+        return oom(b);
+    for (size_t i = 0; i < e->n && !rc; i++) {
+        if (e->items[i]->kind == MP_SQL_EXPR_LAMBDA)
+            nl++;
+        else
+            rc = bind(b, e->items[i], &v[i]);
+    }
+    if (rc)
+        goto fail;
+    const mp_type *ct = e->n ? (v[0] ? v[0]->type : NULL) : NULL;
+    int is_map = ct && ct->kind == MP_TYPE_MAP;
+    size_t want_l = which == INV_TRANSFORM && is_map ? 2 : 1;
+    if (!ct || (ct->kind != MP_TYPE_ARRAY && !is_map) || e->n != nv + want_l || nl != want_l ||
+        e->items[nv]->kind != MP_SQL_EXPR_LAMBDA) {
+        rc = invoke_refuse(b, e, v, which);
+        goto fail;
+    }
+    const mp_type *types[3];
+    const char *what = is_map ? "over a map" : "over an array";
+    size_t np = 0;
+    if (which == INV_REDUCE) {
+        if (v[1]->type->kind == MP_TYPE_NULL) {
+            rc = berr(b, v[1]->pos, MP_EINPUT,
+                      "REDUCE: the initial state is a bare NULL: CAST it to the state's type");
+            goto fail;
+        }
+        types[np++] = v[1]->type;
+    }
+    if (is_map) {
+        types[np++] = ct->key;
+        types[np++] = ct->elem;
+    } else {
+        types[np++] = ct->elem;
+    }
+    size_t base = b->nlv;
+    for (size_t l = 0; l < want_l; l++) {
+        const char *w = want_l == 2 ? (l == 0 ? "for the keys" : "for the values") : what;
+        if ((rc = bind_lambda(b, e, e->items[nv + l], types, np, w, &v[nv + l])))
+            goto fail;
+        const mp_sql_cexpr *body = v[nv + l];
+        if (which != INV_FILTER && body->type->kind == MP_TYPE_NULL) {
+            rc = berr(b, e->items[nv + l]->pos, MP_EINPUT,
+                      "%s: the lambda returns a bare NULL: CAST it to a type", def->name);
+            goto fail;
+        }
+    }
+    mp_sql_eval_fn fn;
+    const mp_type *b1 = v[nv]->type, *b2 = want_l == 2 ? v[nv + 1]->type : NULL;
+    switch (which) {
+    case INV_TRANSFORM:
+        fn = is_map ? mp_sql_ev_transform_map : mp_sql_ev_transform_array;
+        rt = is_map ? mp_type_new_map(mp_type_clone(b1), mp_type_clone(b2))
+                    : mp_type_new_array(mp_type_clone(b1));
+        break;
+    case INV_FILTER:
+        if (b1->kind != MP_TYPE_BOOLEAN && b1->kind != MP_TYPE_NULL) {
+            rc = berr(b, e->items[nv]->pos, MP_EINPUT,
+                      "FILTER: the lambda must return a BOOLEAN, not %s", TS(b1, t1));
+            goto fail;
+        }
+        fn = is_map ? mp_sql_ev_filter_map : mp_sql_ev_filter_array;
+        rt = mp_type_clone(ct);
+        break;
+    default:
+        if (!mp_type_equal(b1, v[1]->type)) {
+            rc = berr(b, e->items[nv]->pos, MP_EINPUT,
+                      "REDUCE: the lambda returns %s but the initial state is %s; they must "
+                      "have the same type (CAST the initial state, e.g. CAST(0 AS %s))",
+                      TS(b1, t1), TS(v[1]->type, t2), TS(b1, t1));
+            goto fail;
+        }
+        fn = is_map ? mp_sql_ev_reduce_map : mp_sql_ev_reduce_array;
+        rt = mp_type_clone(v[1]->type);
+        break;
+    }
+    if (!rt) {
+        rc = oom(b);
+        goto fail;
+    }
+    rc = op_node(b, e->pos, rt, fn, v, e->n, &n);
+    free(v);
+    if (rc)
+        return rc;
+    n->slot = (uint32_t)base;
+    *out = n; /* not folded: a body reads the frame, which folding has not got */
+    return 0;
+fail:
+    free_list(v, e->n);
+    return rc;
+}
+
 static int bind_call(bctx *b, const mp_sql_expr *e, mp_sql_cexpr **out)
 {
     const mp_fn_def *def = b->s->fns ? mp_fn_lookup(b->s->fns, e->name) : NULL;
     if (!def)
         return berr(b, e->pos, MP_ENOTFOUND, "unknown function '%s'", e->name);
     if (def->kind == MP_FN_TABLE)
-        return berr(b, e->pos, MP_EINPUT, "%s can only be used in the select list", def->name);
+        return bind_tfn(b, e, def, out);
     if (def->kind == MP_FN_AGGREGATE)
         return bind_aggregate(b, e, def, out);
     if (e->star)
         return berr(b, e->pos, MP_EINPUT, "%s(*) is not allowed: '*' works with COUNT(*)",
                     def->name);
+    if (def->scalar == mp_fn_lambda_bind)
+        return bind_invoke(b, e, def, out);
     if (!def->scalar)
         return berr(b, e->pos, MP_EINVAL, "function %s has no implementation", def->name);
     size_t na = e->n;
@@ -1631,6 +1932,51 @@ void mp_sql_aggs_free(mp_sql_aggs *a)
     a->n = 0;
 }
 
+static void tfn_call_free(mp_sql_tfn_call *c)
+{
+    mp_sql_expr_free(c->call);
+    mp_type_free(c->impl.ret);
+    free_list(c->args, c->nargs);
+    memset(c, 0, sizeof *c);
+}
+
+void mp_sql_tfns_free(mp_sql_tfns *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        tfn_call_free(&t->calls[i]);
+    free(t->calls);
+    t->calls = NULL;
+    t->n = 0;
+}
+
+int mp_sql_tfn_eval(const mp_sql_tfns *t, size_t k, const mp_value *row, mp_fn_ctx *cx,
+                    mp_value **vals, size_t *n)
+{
+    const mp_sql_tfn_call *c = &t->calls[k];
+    mp_value local[8], *args = local;
+    *vals = NULL;
+    *n = 0;
+    if (c->nargs > 8 && !(args = mp_arena_alloc(cx->arena, c->nargs * sizeof *args)))
+        return mp_error_set(cx->e, MP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->nargs; i++) {
+        int rc = mp_sql_eval(c->args[i], row, cx, &args[i]);
+        if (rc)
+            return rc;
+    }
+    int rc = c->impl.fn(cx, args, c->nargs, vals, n, c->impl.data);
+    if (rc) {
+        *vals = NULL;
+        *n = 0;
+        if (rc != MP_ENOMEM)
+            mp_error_prefix(cx->e, "line %u:%u: %s", (unsigned)c->call->pos.line,
+                            (unsigned)c->call->pos.col, c->def->name);
+        return rc < 0 ? rc : MP_EINPUT;
+    }
+    return 0;
+}
+
 int mp_sql_compile(const mp_sql_expr *e, const mp_sql_scope *s, mp_sql_cexpr **out,
                    mp_error *err)
 {
@@ -1638,7 +1984,7 @@ int mp_sql_compile(const mp_sql_expr *e, const mp_sql_scope *s, mp_sql_cexpr **o
         *out = NULL;
     if (!e || !s || !out || (s->ncols && !s->cols))
         return mp_error_set(err, MP_EINVAL, "mp_sql_compile: missing argument");
-    size_t n0 = s->aggs ? s->aggs->n : 0;
+    size_t n0 = s->aggs ? s->aggs->n : 0, t0 = s->tfns ? s->tfns->n : 0;
     bctx b = {.s = s, .err = err};
     int rc = bind(&b, e, out);
     if (rc && s->aggs) {
@@ -1646,6 +1992,9 @@ int mp_sql_compile(const mp_sql_expr *e, const mp_sql_scope *s, mp_sql_cexpr **o
         while (s->aggs->n > n0)
             agg_call_free(&s->aggs->calls[--s->aggs->n]);
     }
+    if (rc && s->tfns)
+        while (s->tfns->n > t0)
+            tfn_call_free(&s->tfns->calls[--s->tfns->n]);
     return rc;
 }
 

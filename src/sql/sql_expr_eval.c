@@ -536,7 +536,13 @@ int mp_sql_cmp_time(const mp_value *a, const mp_value *b, int *r, mp_fn_ctx *cx)
     return 0;
 }
 
-/* ---- comparisons ---- */
+/* ---- comparisons ----
+ *
+ * ksqlDB's rule, not SQL's three-valued one: a comparison with a NULL
+ * operand is FALSE, never NULL (its generated code tests each side for
+ * null first and answers false; its test "null - null equals" expects
+ * `ID = COL0` to be false when either is null), so NOT (col = 1) is TRUE
+ * for a NULL col. Comparing with a NULL literal is refused at bind time. */
 
 int mp_sql_ev_cmp(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx, mp_value *out)
 {
@@ -545,7 +551,7 @@ int mp_sql_ev_cmp(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx, mp_
     if ((rc = mp_sql_kid(n->kids[0], row, cx, &a)) || (rc = mp_sql_kid(n->kids[1], row, cx, &b)))
         return rc;
     if (a.null || b.null) {
-        put_null(out, MP_TYPE_BOOLEAN);
+        put_bool(out, false);
         return 0;
     }
     if ((rc = n->cmp(&a, &b, &r, cx)))
@@ -561,7 +567,7 @@ int mp_sql_ev_cmp(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx, mp_
         (rc = mp_sql_kid(n->kids[1], row, cx, &b)))                                          \
         return rc;                                                                           \
     if (a.null || b.null) {                                                                  \
-        put_null(out, MP_TYPE_BOOLEAN);                                                                      \
+        put_bool(out, false);                                                                \
         return 0;                                                                            \
     }
 
@@ -709,7 +715,9 @@ int mp_sql_ev_distinct(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx
     return 0;
 }
 
-/* a BETWEEN lo AND hi is (a >= lo AND a <= hi), a evaluated once. */
+/* a BETWEEN lo AND hi is (a >= lo AND a <= hi), a evaluated once, each
+ * comparison FALSE with a NULL operand (as ksqlDB's); NOT BETWEEN is the
+ * negation, so TRUE when a is NULL. */
 int mp_sql_ev_between(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx, mp_value *out)
 {
     mp_value a, lo, hi;
@@ -718,28 +726,24 @@ int mp_sql_ev_between(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx,
         (rc = mp_sql_kid(n->kids[1], row, cx, &lo)) ||
         (rc = mp_sql_kid(n->kids[2], row, cx, &hi)))
         return rc;
-    int ge = -1, le = -1; /* -1 unknown, else 0/1 */
+    bool ge = false, le = false;
     if (!a.null && !lo.null) {
         if ((rc = n->cmp(&a, &lo, &r, cx)))
             return at(n, cx, rc);
         ge = holds(MP_SQL_OP_GE, r);
     }
-    if (!a.null && !hi.null) {
+    if (ge && !hi.null) {
         if ((rc = n->cmp2(&a, &hi, &r, cx)))
             return at(n, cx, rc);
         le = holds(MP_SQL_OP_LE, r);
     }
-    if (ge == 0 || le == 0)
-        put_bool(out, n->negated);
-    else if (ge < 0 || le < 0)
-        put_null(out, MP_TYPE_BOOLEAN);
-    else
-        put_bool(out, !n->negated);
+    put_bool(out, (ge && le) != (bool)n->negated);
     return 0;
 }
 
-/* a IN (x, y, ...): TRUE on a match, else NULL if a or any item is NULL,
- * else FALSE; NOT IN negates that. */
+/* a IN (x, y, ...): TRUE on a match, else FALSE; NOT IN negates that. As
+ * in ksqlDB (its InListEvaluator: "SQL NULL never matches anything"), a
+ * NULL on either side never matches and the result is never NULL. */
 int mp_sql_ev_in(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx, mp_value *out)
 {
     mp_value a, x;
@@ -747,17 +751,14 @@ int mp_sql_ev_in(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx, mp_v
     if ((rc = mp_sql_kid(n->kids[0], row, cx, &a)))
         return rc;
     if (a.null) {
-        put_null(out, MP_TYPE_BOOLEAN);
+        put_bool(out, n->negated);
         return 0;
     }
-    bool saw_null = false;
     for (size_t i = 1; i < n->n; i++) {
         if ((rc = mp_sql_kid(n->kids[i], row, cx, &x)))
             return rc;
-        if (x.null) {
-            saw_null = true;
+        if (x.null)
             continue;
-        }
         if ((rc = n->cmp(&a, &x, &r, cx)))
             return at(n, cx, rc);
         if (r == 0) {
@@ -765,10 +766,7 @@ int mp_sql_ev_in(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx, mp_v
             return 0;
         }
     }
-    if (saw_null)
-        put_null(out, MP_TYPE_BOOLEAN);
-    else
-        put_bool(out, n->negated);
+    put_bool(out, n->negated);
     return 0;
 }
 

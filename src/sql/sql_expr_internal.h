@@ -103,6 +103,24 @@ int mp_sql_ev_map(const mp_sql_cexpr *, const mp_value *, mp_fn_ctx *, mp_value 
 int mp_sql_ev_struct(const mp_sql_cexpr *, const mp_value *, mp_fn_ctx *, mp_value *);
 int mp_sql_ev_call(const mp_sql_cexpr *, const mp_value *, mp_fn_ctx *, mp_value *);
 
+/* ---- lambdas (sql_expr_lambda.c) ----
+ *
+ * A lambda parameter is read from slot `slot` of the frame its body is
+ * evaluated with (sql_expr_lambda.c).
+ * An invocation node (TRANSFORM, FILTER, REDUCE) has the collection as
+ * kids[0], REDUCE's initial state as kids[1], then the lambda bodies; its
+ * `slot` is the number of parameters of the lambdas around it, where its
+ * own lambdas' parameters start in the frame. */
+int mp_sql_ev_lvar(const mp_sql_cexpr *, const mp_value *, mp_fn_ctx *, mp_value *);
+int mp_sql_ev_transform_array(const mp_sql_cexpr *, const mp_value *, mp_fn_ctx *, mp_value *);
+int mp_sql_ev_transform_map(const mp_sql_cexpr *, const mp_value *, mp_fn_ctx *, mp_value *);
+int mp_sql_ev_filter_array(const mp_sql_cexpr *, const mp_value *, mp_fn_ctx *, mp_value *);
+int mp_sql_ev_filter_map(const mp_sql_cexpr *, const mp_value *, mp_fn_ctx *, mp_value *);
+int mp_sql_ev_reduce_array(const mp_sql_cexpr *, const mp_value *, mp_fn_ctx *, mp_value *);
+int mp_sql_ev_reduce_map(const mp_sql_cexpr *, const mp_value *, mp_fn_ctx *, mp_value *);
+/* Parameters of all the lambdas around an expression, at most. */
+#define MP_SQL_MAX_LAMBDA_VARS 64
+
 /* Binary arithmetic for a result class and an operator (ADD..MOD), or NULL. */
 enum { MP_SQL_AR_I32, MP_SQL_AR_I64, MP_SQL_AR_F64, MP_SQL_AR_DEC };
 mp_sql_eval_fn mp_sql_arith_fn(int cls, mp_sql_op op);

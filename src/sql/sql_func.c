@@ -123,6 +123,7 @@ int mp_fn_registry_new(mp_fn_registry **out, mp_error *e)
         {mp_fn_null_defs, &mp_fn_null_count},
         {mp_fn_aggregate_defs, &mp_fn_aggregate_count},
         {mp_fn_table_defs, &mp_fn_table_count},
+        {mp_fn_lambda_defs, &mp_fn_lambda_count},
     };
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
         for (size_t i = 0; i < *tables[t].n; i++) {

@@ -622,6 +622,37 @@ static int call_scalar(mp_fn_ctx *cx, const mp_value *a, size_t n, mp_value *out
     return finish(&ctx, rc);
 }
 
+/* A table function writes its rows as an ARRAY (v->state) into the result. */
+static int call_table(mp_fn_ctx *cx, const mp_value *a, size_t n, mp_value **rows, size_t *nrows,
+                      const void *data)
+{
+    const udf_variant *v = data;
+    *rows = NULL;
+    *nrows = 0;
+    if (!(v->flags & MP_UDF_CALLED_ON_NULL_INPUT))
+        for (size_t i = 0; i < n; i++)
+            if (a[i].null)
+                return 0;
+    if (!cx->arena)
+        return no_arena(cx, v);
+    mp_value out = mp_v_null_of(v->state);
+    mp_udf_ctx ctx;
+    ctx_init(&ctx, cx, v, &out, v->state);
+    mp_value local[8], *cv = args_space(&ctx, local, 8, n);
+    int rc = 0;
+    if (cv && !convert_args(&ctx, v, a, n, cv)) {
+        struct mp_udf_args args = {&api, cv, n};
+        rc = v->scalar(&ctx, &args, v->user);
+    }
+    if ((rc = finish(&ctx, rc)))
+        return rc;
+    if (!out.null) {
+        *rows = out.u.items;
+        *nrows = out.len;
+    }
+    return 0;
+}
+
 static int agg_init(mp_fn_ctx *cx, mp_value *state, const void *data)
 {
     const udf_variant *v = data;
@@ -744,7 +775,12 @@ static int pick(const udf_fn *f, const mp_type *const *args, size_t n, const udf
 static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
 /* Written under slots_mu before the function reaches a registry; read by
  * bind after a registry lookup, which orders the two. */
-static const udf_fn *scalar_slots[MAX_SLOTS], *agg_slots[MAX_SLOTS];
+static const udf_fn *scalar_slots[MAX_SLOTS], *agg_slots[MAX_SLOTS], *table_slots[MAX_SLOTS];
+
+static const udf_fn **slots_of(mp_fn_kind kind)
+{
+    return kind == MP_FN_SCALAR ? scalar_slots : kind == MP_FN_AGGREGATE ? agg_slots : table_slots;
+}
 
 static int bind_scalar_at(int slot, const mp_type *const *args, size_t n, mp_scalar_impl *out,
                           mp_error *e)
@@ -790,6 +826,23 @@ static int bind_agg_at(int slot, const mp_type *const *args, size_t n, mp_agg_im
     return 0;
 }
 
+static int bind_table_at(int slot, const mp_type *const *args, size_t n, mp_table_impl *out,
+                         mp_error *e)
+{
+    const udf_fn *f = table_slots[slot];
+    const udf_variant *v = NULL;
+    if (!f)
+        return mp_error_set(e, MP_EINVAL, "user-defined function was unloaded");
+    int rc = pick(f, args, n, &v, e);
+    if (rc)
+        return rc;
+    if (!(out->ret = mp_type_clone(v->ret)))
+        return mp_error_set(e, MP_ENOMEM, "%s: out of memory", f->name);
+    out->fn = call_table;
+    out->data = v;
+    return 0;
+}
+
 /* The trampolines: one bind per slot. */
 #define BIND_S(h, l)                                                                               \
     static int bind_s_##h##l(const mp_type *const *a, const mp_value *const *lits, size_t n,       \
@@ -803,6 +856,12 @@ static int bind_agg_at(int slot, const mp_type *const *args, size_t n, mp_agg_im
     {                                                                                              \
         (void)lits;                                                                                \
         return bind_agg_at(0x##h##l, a, n, o, e);                                                  \
+    }                                                                                              \
+    static int bind_t_##h##l(const mp_type *const *a, const mp_value *const *lits, size_t n,       \
+                             mp_table_impl *o, mp_error *e)                                        \
+    {                                                                                              \
+        (void)lits;                                                                                \
+        return bind_table_at(0x##h##l, a, n, o, e);                                                \
     }
 #define BIND_S16(h)                                                                                \
     BIND_S(h, 0) BIND_S(h, 1) BIND_S(h, 2) BIND_S(h, 3) BIND_S(h, 4) BIND_S(h, 5) BIND_S(h, 6)     \
@@ -823,6 +882,7 @@ BIND_S16(8) BIND_S16(9) BIND_S16(a) BIND_S16(b) BIND_S16(c) BIND_S16(d) BIND_S16
 
 static const mp_scalar_bind scalar_binds[MAX_SLOTS] = {REF256(bind_s_)};
 static const mp_agg_bind agg_binds[MAX_SLOTS] = {REF256(bind_a_)};
+static const mp_table_bind table_binds[MAX_SLOTS] = {REF256(bind_t_)};
 
 static udf_fn *fn_of_def(const mp_fn_def *def)
 {
@@ -836,7 +896,8 @@ static bool is_udf_def(const mp_fn_def *def)
         return false;
     for (int i = 0; i < MAX_SLOTS; i++)
         if ((def->kind == MP_FN_SCALAR && def->scalar == scalar_binds[i]) ||
-            (def->kind == MP_FN_AGGREGATE && def->aggregate == agg_binds[i]))
+            (def->kind == MP_FN_AGGREGATE && def->aggregate == agg_binds[i]) ||
+            (def->kind == MP_FN_TABLE && def->table == table_binds[i]))
             return true;
     return false;
 }
@@ -846,9 +907,14 @@ const char *mp_udf_origin(const mp_fn_def *def)
     return is_udf_def(def) ? fn_of_def(def)->lib->origin : NULL;
 }
 
+static const char *kind_word(mp_fn_kind kind)
+{
+    return kind == MP_FN_SCALAR ? "scalar" : kind == MP_FN_AGGREGATE ? "aggregate" : "table";
+}
+
 static int take_slot(udf_fn *f, mp_error *e)
 {
-    const udf_fn **table = f->def.kind == MP_FN_SCALAR ? scalar_slots : agg_slots;
+    const udf_fn **table = slots_of(f->def.kind);
     pthread_mutex_lock(&slots_mu);
     int slot = -1;
     for (int i = 0; i < MAX_SLOTS && slot < 0; i++)
@@ -859,13 +925,14 @@ static int take_slot(udf_fn *f, mp_error *e)
     pthread_mutex_unlock(&slots_mu);
     if (slot < 0)
         return mp_error_set(e, MP_EINVAL, "%s: too many user-defined %s functions (at most %d)",
-                            f->name, f->def.kind == MP_FN_SCALAR ? "scalar" : "aggregate",
-                            MAX_SLOTS);
+                            f->name, kind_word(f->def.kind), MAX_SLOTS);
     f->slot = slot;
     if (f->def.kind == MP_FN_SCALAR)
         f->def.scalar = scalar_binds[slot];
-    else
+    else if (f->def.kind == MP_FN_AGGREGATE)
         f->def.aggregate = agg_binds[slot];
+    else
+        f->def.table = table_binds[slot];
     return 0;
 }
 
@@ -873,7 +940,7 @@ static void release_slot(udf_fn *f)
 {
     if (f->slot < 0)
         return;
-    const udf_fn **table = f->def.kind == MP_FN_SCALAR ? scalar_slots : agg_slots;
+    const udf_fn **table = slots_of(f->def.kind);
     pthread_mutex_lock(&slots_mu);
     if (table[f->slot] == f)
         table[f->slot] = NULL;
@@ -1047,8 +1114,9 @@ static int add_variant(mp_udf_registrar *r, const common_def *d, mp_fn_kind kind
             f = lib->fns[i];
     if (f && f->def.kind != kind) {
         variant_free(v);
-        return reg_fail(r, MP_EINVAL,
-                        "%s is declared both as a scalar and as an aggregate function", f->name);
+        return reg_fail(r, MP_EINVAL, "%s is declared both as a %s and as a%s %s function",
+                        f->name, kind_word(f->def.kind), kind == MP_FN_AGGREGATE ? "n" : "",
+                        kind_word(kind));
     }
     for (size_t i = 0; f && i < f->nvars; i++)
         if (same_signature(f->vars[i], v)) {
@@ -1082,8 +1150,10 @@ static int add_variant(mp_udf_registrar *r, const common_def *d, mp_fn_kind kind
         f->author = dup_or_null(d->author, &oom_flag);
         f->version = dup_or_null(d->version, &oom_flag);
         f->category = dup_or_null(
-            d->category && *d->category ? d->category : kind == MP_FN_AGGREGATE ? "AGGREGATE"
-                                                                                 : "OTHER",
+            d->category && *d->category ? d->category
+            : kind == MP_FN_AGGREGATE   ? "AGGREGATE"
+            : kind == MP_FN_TABLE       ? "TABLE"
+                                        : "OTHER",
             &oom_flag);
     }
     udf_variant **vars = realloc(f->vars, (f->nvars + 1) * sizeof *vars);
@@ -1241,6 +1311,33 @@ static int api_register_aggregate(mp_udf_registrar *r, const mp_udf_aggregate *d
     v->result = s.result;
     v->user = s.user;
     return add_variant(r, &d, MP_FN_AGGREGATE, v);
+}
+
+static int api_register_table(mp_udf_registrar *r, const mp_udf_table *def, size_t size)
+{
+    if (!r)
+        return MP_EINVAL;
+    mp_udf_table s;
+    int rc = copy_def(r, &s, sizeof s, def, size, sizeof(mp_udf_table), "mp_udf_register_table");
+    if (rc)
+        return rc;
+    common_def d = {s.name,    s.description, s.author,      s.version, s.category,
+                    s.returns, s.params,      s.param_names, s.nparams, s.flags};
+    udf_variant *v = new_variant(r, &d);
+    if (!v)
+        return r->err.code ? r->err.code : MP_EINVAL;
+    if (!s.fn) {
+        variant_free(v);
+        return reg_fail(r, MP_EINVAL, "%s: no implementation (fn is NULL)", s.name);
+    }
+    mp_type *el = mp_type_clone(v->ret);
+    if (!el || !(v->state = mp_type_new_array(el))) {
+        variant_free(v);
+        return reg_fail(r, MP_ENOMEM, "out of memory");
+    }
+    v->scalar = s.fn;
+    v->user = s.user;
+    return add_variant(r, &d, MP_FN_TABLE, v);
 }
 
 /* DESCRIBE FUNCTION prints a function's description after its name, type
@@ -1412,4 +1509,5 @@ static const struct mp_udf_api api = {
     .slot_value = api_slot_value,
     .slot_field = api_slot_field,
     .error = api_error,
+    .register_table = api_register_table,
 };

@@ -1034,7 +1034,7 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
     const mp_source *src = plan.src;
     int32_t np = src->partitions > 0 ? src->partitions : 1;
     mp_log_offset *pos = calloc((size_t)np, sizeof *pos);
-    mp_value *row = calloc(plan.nscope + plan.aggs.n, sizeof *row),
+    mp_value *row = calloc(mp_splan_row_slots(&plan), sizeof *row),
              *out = calloc(plan.nout ? plan.nout : 1, sizeof *out);
     mp_aggregator *agg = NULL;
     mp_sessions *sess = NULL;
@@ -1141,13 +1141,20 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
                                 continue;
                         }
                     }
-                    for (size_t c = 0; c < plan.nout; c++)
-                        if (mp_sql_eval(plan.proj[c], row, &cx, &out[c]) < 0)
-                            mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
-                    if (sink && sink->row && sink->row(sink->ctx, plan.nout, out))
-                        stop = 1;
-                    if (plan.limit >= 0 && ++emitted >= plan.limit)
-                        stop = 1;
+                    mp_tfn_rows tr;
+                    if (mp_splan_tfn_expand(&plan, row, &cx, &tr) < 0)
+                        mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset, re.msg);
+                    for (size_t t = 0; t < tr.nrows && !stop; t++) {
+                        mp_splan_tfn_row(&plan, &tr, t, row);
+                        for (size_t c = 0; c < plan.nout; c++)
+                            if (mp_sql_eval(plan.proj[c], row, &cx, &out[c]) < 0)
+                                mp_engine_processing_log(en, qid, src->topic, p, fr.recs[i].offset,
+                                                         re.msg);
+                        if (sink && sink->row && sink->row(sink->ctx, plan.nout, out))
+                            stop = 1;
+                        if (plan.limit >= 0 && ++emitted >= plan.limit)
+                            stop = 1;
+                    }
                 }
             }
         }

@@ -115,7 +115,29 @@ typedef struct mp_splan {
      * without, they are emitted at once (ksqlDB's older behaviour). */
     int64_t within_before, within_after, join_grace;
     int has_grace;
+    /* Table functions in the select list (EXPLODE): their slots follow the
+     * input scope (and the aggregate slots, which never coexist with
+     * them); each input row gives as many output rows as the longest
+     * result (engine_tfn.c). */
+    mp_sql_tfns tfns;
 } mp_splan;
+
+/* The results of a plan's table functions for one input row, in the
+ * context's arena: nrows output rows (1 when the plan has none, 0 when
+ * every table function gave nothing). */
+typedef struct mp_tfn_rows {
+    size_t nrows;
+    mp_value **vals; /* per table function */
+    size_t *cnt;
+} mp_tfn_rows;
+
+/* Runs the plan's table functions on row. A failure (cx->e) gives no rows. */
+int mp_splan_tfn_expand(const mp_splan *p, const mp_value *row, mp_fn_ctx *cx, mp_tfn_rows *r);
+/* Sets the table-function slots of row for output row k (NULL where a
+ * function's result has fewer values). */
+void mp_splan_tfn_row(const mp_splan *p, const mp_tfn_rows *r, size_t k, mp_value *row);
+/* The slots a row of the plan needs: input, aggregates, table functions. */
+size_t mp_splan_row_slots(const mp_splan *p);
 
 /* Most windows one record may fall in (SIZE / ADVANCE BY is checked). */
 #define MP_MAX_WINDOWS 1000

@@ -276,12 +276,19 @@ static int emit(jrun *j, int64_t ts, int tombstone)
         if (ok <= 0)
             return 0;
     }
-    for (size_t c = 0; c < p->nout; c++)
-        if (mp_sql_eval(p->proj[c], j->jrow, &cx, &j->out[c]) < 0 && j->io->error)
-            j->io->error(j->io->ctx, NULL, j->jrow[MP_ROW_ROWPARTITION].u.i32,
-                         j->jrow[MP_ROW_ROWOFFSET].u.i64, j->e->msg);
-    if (j->io->row && j->io->row(j->io->ctx, j->out, ts, tombstone))
-        j->stop = 1;
+    mp_tfn_rows tr;
+    if (mp_splan_tfn_expand(p, j->jrow, &cx, &tr) < 0 && j->io->error)
+        j->io->error(j->io->ctx, NULL, j->jrow[MP_ROW_ROWPARTITION].u.i32,
+                     j->jrow[MP_ROW_ROWOFFSET].u.i64, j->e->msg);
+    for (size_t t = 0; t < tr.nrows && !j->stop; t++) {
+        mp_splan_tfn_row(p, &tr, t, j->jrow);
+        for (size_t c = 0; c < p->nout; c++)
+            if (mp_sql_eval(p->proj[c], j->jrow, &cx, &j->out[c]) < 0 && j->io->error)
+                j->io->error(j->io->ctx, NULL, j->jrow[MP_ROW_ROWPARTITION].u.i32,
+                             j->jrow[MP_ROW_ROWOFFSET].u.i64, j->e->msg);
+        if (j->io->row && j->io->row(j->io->ctx, j->out, ts, tombstone))
+            j->stop = 1;
+    }
     return 0;
 }
 
@@ -718,7 +725,7 @@ static int jrun_init(jrun *j, mp_engine *en, const mp_splan *p, const mp_join_io
     j->pos = calloc(j->nparts, sizeof *j->pos);
     /* + 2: a windowed table's WINDOWSTART and WINDOWEND. */
     j->srow = calloc(MP_ROW_PSEUDO + widest + 3, sizeof *j->srow);
-    j->jrow = calloc(p->nscope + 1, sizeof *j->jrow);
+    j->jrow = calloc(mp_splan_row_slots(p) + 1, sizeof *j->jrow);
     j->out = calloc(p->nout + 1, sizeof *j->out);
     if (!j->parts || !j->pos || !j->srow || !j->jrow || !j->out)
         return mp_error_set(e, MP_ENOMEM, "out of memory");

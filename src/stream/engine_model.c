@@ -704,6 +704,13 @@ int mp_engine_create_model(mp_engine *en, const mp_sql_stmt *st, const mp_engine
     if (rc)
         goto done;
     planned = 1;
+    if (plan.tfns.n) {
+        /* One training row per source row: a row-multiplying EXPLODE
+         * belongs in a stream the model then reads. */
+        rc = at(e, MP_EINVAL, q->pos, "CREATE MODEL does not take table functions such as "
+                "EXPLODE; explode into a stream first (CREATE STREAM ... AS SELECT) and train on it");
+        goto done;
+    }
     if (!(role = calloc(plan.nout + 1, sizeof *role))) {
         rc = mp_error_set(e, MP_ENOMEM, "out of memory");
         goto done;
@@ -771,7 +778,7 @@ int mp_engine_create_model(mp_engine *en, const mp_sql_stmt *st, const mp_engine
     x.limit = plan.limit;
     x.rows.ncols = plan.nout;
     snprintf(x.qid, sizeof x.qid, "model_%s", st->name);
-    x.row = calloc(plan.nscope + 1, sizeof *x.row);
+    x.row = calloc(mp_splan_row_slots(&plan) + 1, sizeof *x.row);
     x.out = calloc(plan.nout + 1, sizeof *x.out);
     if (!x.row || !x.out) {
         rc = mp_error_set(e, MP_ENOMEM, "out of memory");

@@ -22,6 +22,7 @@ void mp_splan_free(mp_splan *p)
     free(p->group);
     mp_sql_cexpr_free(p->having);
     mp_sql_aggs_free(&p->aggs);
+    mp_sql_tfns_free(&p->tfns);
     for (size_t i = 0; i < p->nout; i++) {
         mp_sql_cexpr_free(p->proj ? p->proj[i] : NULL);
         free(p->names ? p->names[i] : NULL);
@@ -47,6 +48,44 @@ static int has_aggregate(const mp_engine *en, const mp_sql_expr *e)
     for (size_t i = 0; i < e->n; i++)
         if (has_aggregate(en, e->items[i]))
             return 1;
+    return 0;
+}
+
+/* The first table-function call in e, or NULL. */
+static const mp_sql_expr *find_tfn(const mp_engine *en, const mp_sql_expr *e)
+{
+    if (!e)
+        return NULL;
+    if (e->kind == MP_SQL_EXPR_CALL) {
+        const mp_fn_def *d = mp_fn_lookup(en->fns, e->name);
+        if (d && d->kind == MP_FN_TABLE)
+            return e;
+    }
+    const mp_sql_expr *hit;
+    if ((hit = find_tfn(en, e->a)) || (hit = find_tfn(en, e->b)) || (hit = find_tfn(en, e->c)))
+        return hit;
+    for (size_t i = 0; i < e->n; i++)
+        if ((hit = find_tfn(en, e->items[i])))
+            return hit;
+    return NULL;
+}
+
+/* ksqlDB refuses table functions together with aggregation (GROUP BY, or
+ * an aggregate call in the select list). */
+static int check_tfn_aggregation(const mp_engine *en, const mp_sql_query *q, mp_error *e)
+{
+    const mp_sql_expr *tf = NULL;
+    int agg = q->has_group_by;
+    for (size_t i = 0; i < q->nitems; i++) {
+        if (q->items[i].kind != MP_SQL_ITEM_EXPR)
+            continue;
+        if (!tf)
+            tf = find_tfn(en, q->items[i].expr);
+        agg |= has_aggregate(en, q->items[i].expr);
+    }
+    if (tf && agg)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Table functions cannot be used with "
+                            "aggregations.", tf->pos.line, tf->pos.col);
     return 0;
 }
 
@@ -451,6 +490,9 @@ static int plan_join_items(mp_splan *p, const mp_sql_query *q, mp_error *e)
     if (!colslot)
         return mp_error_set(e, MP_ENOMEM, "out of memory");
     int rc = 0;
+    mp_sql_scope isc = p->sc;
+    p->tfns.first_slot = p->nscope;
+    isc.tfns = &p->tfns;
     for (size_t i = 0; i < q->nitems && !rc; i++) {
         const mp_sql_select_item *it = &q->items[i];
         size_t before = p->nout;
@@ -469,8 +511,14 @@ static int plan_join_items(mp_splan *p, const mp_sql_query *q, mp_error *e)
                               it->pos.line, it->pos.col);
         } else {
             mp_sql_cexpr *ce = NULL;
-            if ((rc = mp_sql_compile(it->expr, &p->sc, &ce, e)))
+            if ((rc = mp_sql_compile(it->expr, &isc, &ce, e)))
                 break;
+            if (p->tfns.n && p->jkind == MP_JOIN_TABLE_TABLE) {
+                mp_sql_cexpr_free(ce);
+                rc = mp_error_set(e, MP_EINVAL, "line %u:%u: Table functions are supported only "
+                                  "on stream sources.", it->pos.line, it->pos.col);
+                break;
+            }
             char name[512];
             size_t slot = SIZE_MAX;
             if (it->expr->kind == MP_SQL_EXPR_COLUMN && column_slot(p, it->expr, &slot, NULL) == 0 &&
@@ -512,7 +560,10 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     memset(p, 0, sizeof *p);
     p->limit = q->has_limit ? q->limit : -1;
     if (q->njoins) {
-        int rc = q->has_partition_by
+        int rc = check_tfn_aggregation(en, q, e);
+        if (rc)
+            return rc;
+        rc = q->has_partition_by
                      ? mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY is not supported yet",
                                     q->pos.line, q->pos.col)
                      : plan_join(en, q, p, e);
@@ -528,6 +579,9 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
             mp_splan_free(p);
         return rc;
     }
+    int trc = check_tfn_aggregation(en, q, e);
+    if (trc)
+        return trc;
     if (q->window && !q->has_group_by)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: WINDOW needs GROUP BY", q->pos.line, q->pos.col);
     if (q->window) {
@@ -583,7 +637,10 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     }
     p->sc = (mp_sql_scope){.ncols = p->nscope, .cols = p->scope, .fns = en->fns};
     int rc;
-    const mp_sql_scope *item_sc = &p->sc;
+    mp_sql_scope tfn_sc = p->sc;
+    p->tfns.first_slot = p->nscope;
+    tfn_sc.tfns = &p->tfns;
+    const mp_sql_scope *item_sc = &tfn_sc;
     if (q->has_group_by) {
         p->grouped = 1;
         p->group = calloc(q->ngroup_by, sizeof *p->group);

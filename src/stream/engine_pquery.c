@@ -504,7 +504,7 @@ static void *run(void *arg)
     int is_table = src->kind == MP_SRC_TABLE;
     int32_t np = src->partitions > 0 ? src->partitions : 1;
     mp_log_offset *pos = calloc((size_t)np, sizeof *pos);
-    mp_value *row = calloc(q->plan.nscope + q->plan.aggs.n, sizeof *row);
+    mp_value *row = calloc(mp_splan_row_slots(&q->plan), sizeof *row);
     mp_value *clrow = calloc(q->cl_schema ? q->cl_schema->ncols + 1 : 1, sizeof *clrow);
     mp_record *clrecs = NULL;
     mp_buf ckb = {0}, cvb = {0};
@@ -626,35 +626,53 @@ static void *run(void *arg)
                             tombstone = ok <= 0;
                         }
                     }
-                    for (size_t c = 0; c < q->plan.nout; c++) {
-                        mp_value v;
-                        if (drop && !q->plan.is_key[c]) {
-                            out[slot[c]] = mp_v_null_of(mp_sql_cexpr_type(q->plan.proj[c]));
+                    mp_tfn_rows tr;
+                    if (mp_splan_tfn_expand(&q->plan, row, &cx, &tr) < 0)
+                        record_error(q, src->topic, p, r->offset, e.msg);
+                    for (size_t t = 0; t < tr.nrows; t++) {
+                        if (nout + 1 >= cap) {
+                            /* table functions: more output rows than the round planned for */
+                            mp_record *nr = realloc(recs, 2 * cap * sizeof *nr);
+                            if (!nr)
+                                goto done;
+                            recs = nr;
+                            mp_record *nc = realloc(clrecs, 2 * cap * sizeof *nc);
+                            if (!nc)
+                                goto done;
+                            clrecs = nc;
+                            cap *= 2;
+                        }
+                        mp_splan_tfn_row(&q->plan, &tr, t, row);
+                        for (size_t c = 0; c < q->plan.nout; c++) {
+                            mp_value v;
+                            if (drop && !q->plan.is_key[c]) {
+                                out[slot[c]] = mp_v_null_of(mp_sql_cexpr_type(q->plan.proj[c]));
+                                continue;
+                            }
+                            if (mp_sql_eval(q->plan.proj[c], row, &cx, &v) < 0) {
+                                record_error(q, src->topic, p, r->offset, e.msg);
+                            }
+                            out[slot[c]] = v;
+                        }
+                        if (encode_row(q->sink, out, &kb, &vb, &recs[nout], row[MP_ROW_ROWTIME].u.i64, &e)) {
+                            record_error(q, src->topic, p, r->offset, e.msg);
                             continue;
                         }
-                        if (mp_sql_eval(q->plan.proj[c], row, &cx, &v) < 0) {
-                            record_error(q, src->topic, p, r->offset, e.msg);
+                        /* A windowed table's key carries its window, as Kafka's
+                         * time-windowed serializer writes it: the key's bytes, then
+                         * the window start as 8 bytes big-endian. */
+                        if (q->plan.windowed && recs[nout].key_len >= 0) {
+                            uint64_t ws = (uint64_t)starts[w];
+                            for (int b = 7; b >= 0; b--)
+                                mp_buf_putc(&kb, (char)(ws >> (8 * b)));
+                            recs[nout].key_len += 8;
                         }
-                        out[slot[c]] = v;
+                        /* A group HAVING no longer admits leaves the table: a
+                         * tombstone for its key, as ksqlDB writes. */
+                        if (tombstone || drop)
+                            recs[nout].value_len = -1;
+                        nout++;
                     }
-                    if (encode_row(q->sink, out, &kb, &vb, &recs[nout], row[MP_ROW_ROWTIME].u.i64, &e)) {
-                        record_error(q, src->topic, p, r->offset, e.msg);
-                        continue;
-                    }
-                    /* A windowed table's key carries its window, as Kafka's
-                     * time-windowed serializer writes it: the key's bytes, then
-                     * the window start as 8 bytes big-endian. */
-                    if (q->plan.windowed && recs[nout].key_len >= 0) {
-                        uint64_t ws = (uint64_t)starts[w];
-                        for (int b = 7; b >= 0; b--)
-                            mp_buf_putc(&kb, (char)(ws >> (8 * b)));
-                        recs[nout].key_len += 8;
-                    }
-                    /* A group HAVING no longer admits leaves the table: a
-                     * tombstone for its key, as ksqlDB writes. */
-                    if (tombstone || drop)
-                        recs[nout].value_len = -1;
-                    nout++;
                 }
             }
             /* Offsets into the buffers become pointers once both are final. */

@@ -369,6 +369,9 @@ typedef struct results {
     mp_arena arena;
 } results;
 
+static int one_output(const mp_splan *p, mp_value *row, mp_value *out, mp_fn_ctx *cx,
+                      results *res, const mp_engine_sink *sink, int64_t *emitted, int *failed);
+
 /* Filters and projects one decoded row into res (or the sink directly
  * when res is NULL). Returns 1 when the query is done. */
 static int one_row(const mp_splan *p, mp_value *row, mp_value *out, mp_fn_ctx *cx, results *res,
@@ -376,6 +379,22 @@ static int one_row(const mp_splan *p, mp_value *row, mp_value *out, mp_fn_ctx *c
 {
     if (p->where && mp_sql_eval_cond(p->where, row, cx) <= 0)
         return 0;
+    /* Table functions (EXPLODE) make zero or more rows of each one. */
+    mp_tfn_rows tr;
+    if (mp_splan_tfn_expand(p, row, cx, &tr) < 0)
+        return 0;
+    for (size_t t = 0; t < tr.nrows; t++) {
+        mp_splan_tfn_row(p, &tr, t, row);
+        if (one_output(p, row, out, cx, res, sink, emitted, failed))
+            return 1;
+    }
+    return 0;
+}
+
+/* Projects one (expanded) row into res or the sink. */
+static int one_output(const mp_splan *p, mp_value *row, mp_value *out, mp_fn_ctx *cx,
+                      results *res, const mp_engine_sink *sink, int64_t *emitted, int *failed)
+{
     for (size_t c = 0; c < p->nout; c++)
         if (mp_sql_eval(p->proj[c], row, cx, &out[c]) < 0)
             out[c] = mp_v_null_of(mp_sql_cexpr_type(p->proj[c]));
@@ -435,7 +454,8 @@ static int pull_table(mp_engine *en, const mp_splan *p, const char *qid, const m
     size_t nkeys = lookup_keys(en, p->src, q->where, &keys, klen, MAX_LOOKUP);
     size_t cap = nkeys ? nkeys : v->n;
     pentry **sel = calloc(cap + 1, sizeof *sel);
-    mp_value *row = calloc(p->nscope + 1, sizeof *row), *out = calloc(p->nout + 1, sizeof *out);
+    mp_value *row = calloc(mp_splan_row_slots(p) + 1, sizeof *row),
+             *out = calloc(p->nout + 1, sizeof *out);
     results res = {0};
     mp_arena_init(&res.arena, 0);
     mp_arena a;
@@ -505,7 +525,8 @@ static int pull_stream(mp_engine *en, const mp_splan *p, const char *qid, const 
     const mp_source *s = p->src;
     int32_t np = s->partitions > 0 ? s->partitions : 1;
     int64_t *from = calloc((size_t)np, sizeof *from), *to = calloc((size_t)np, sizeof *to);
-    mp_value *row = calloc(p->nscope + 1, sizeof *row), *out = calloc(p->nout + 1, sizeof *out);
+    mp_value *row = calloc(mp_splan_row_slots(p) + 1, sizeof *row),
+             *out = calloc(p->nout + 1, sizeof *out);
     if (!from || !to || !row || !out) {
         free(from);
         free(to);

@@ -140,6 +140,8 @@ expect_out "^Model PEOPLE_M version 2 trained on 4 rows" "WHERE on the latest ro
 
 # ---- errors: positions, and nothing published ----
 before=$(find "$R" -name model.safetensors | wc -l)
+expect_exit 2 "a table function" -- sql -e "CREATE MODEL m WITH (ALGORITHM='knn', TARGET='target') AS SELECT EXPLODE(ARRAY[age]) AS a, target FROM heart_in;"
+expect_err "line 1:[0-9]+: CREATE MODEL does not take table functions such as EXPLODE" "refused with its position"
 expect_exit 2 "unknown algorithm" -- sql -e "CREATE MODEL m WITH (ALGORITHM='forest', TARGET='target') AS SELECT age, target FROM heart_in;"
 expect_err "line 1:22: unknown algorithm 'forest' \(known: knn\|" "unknown algorithm"
 expect_exit 2 "no ALGORITHM" -- sql -e "CREATE MODEL m WITH (TARGET='target') AS SELECT age, target FROM heart_in;"

@@ -91,4 +91,11 @@ pull_err "PARTITION BY" "Pull queries don't support PARTITION BY clauses" \
 pull_err "unknown source" "line 1:15: NOPE does not exist" "SELECT * FROM nope;"
 pull_err "unknown column" "line 1:8: .*NOPE" "SELECT nope FROM per_user;"
 pull_err "bad WHERE" "WHERE needs a BOOLEAN condition" "SELECT * FROM per_user WHERE n;"
+# Table functions in a pull query make their rows as in a push query.
+expect_exit 0 "EXPLODE in a pull query" -- sql -e "CREATE STREAM baskets (id INT KEY, items ARRAY<VARCHAR>)
+    WITH (KAFKA_TOPIC='baskets', VALUE_FORMAT='JSON', PARTITIONS=1);
+  INSERT INTO baskets (id, items) VALUES (1, ARRAY['pear', 'fig']);
+  INSERT INTO baskets (id, items) VALUES (2, ARRAY['plum']);
+  SELECT id, EXPLODE(items) AS item FROM baskets;"
+[ "$(grep -cE '^\| (1 +\| pear|1 +\| fig|2 +\| plum) +\|' "$T/out")" = 3 ] && ok || bad "three exploded rows: $(cat "$T/out")"
 finish

@@ -418,6 +418,8 @@ static void test_literals(void)
     X("1e3", "DOUBLE", "1000.0");
     X("2.5E-1", "DOUBLE", "0.25");
     X("'it''s'", "STRING", "it's");
+    /* STRING values are UTF-8; a literal that is not is refused (found by fuzz_engine) */
+    BERR_EXACT("'a\xff'", "line 1:1: the string literal is not valid UTF-8 (byte 2 of its text)");
     X("''", "STRING", "");
     X("TRUE", "BOOLEAN", "true");
     X("false", "BOOLEAN", "false");
@@ -634,12 +636,19 @@ static void test_comparisons(void)
     X("ST->SUB = STRUCT(X := 1.5e0)", "BOOLEAN", "true");
     BERR("ARR < ARRAY[1]", "support only =, <> and IS [NOT] DISTINCT FROM");
     BERR("ARR = M", "cannot compare ARRAY<INTEGER> with MAP<STRING, INTEGER>");
-    /* NULL */
-    X("J = 1", "BOOLEAN", "<null>");
-    X("SN < S", "BOOLEAN", "<null>");
-    X("NB = TRUE", "BOOLEAN", "<null>");
-    BERR_EXACT("I = NULL",
-               "line 1:1: comparison with NULL is not supported: use IS NULL or IS NOT NULL");
+    /* NULL: ksqlDB's comparisons are FALSE with a NULL operand, never NULL
+     * (its QTT "null - null equals": ID = COL0 is false when either is
+     * null), and a NULL literal is refused ("comparison with null") */
+    X("J = 1", "BOOLEAN", "false");
+    X("J <> 1", "BOOLEAN", "false");
+    X("SN < S", "BOOLEAN", "false");
+    X("NB = TRUE", "BOOLEAN", "false");
+    X("J = J", "BOOLEAN", "false");
+    BERR_EXACT("I = NULL", "line 1:1: Comparison with NULL not supported: INTEGER = NULL. Use "
+                           "'IS NULL' or 'IS NOT NULL' instead.");
+    BERR_EXACT("NULL <> NULL", "line 1:1: Comparison with NULL not supported: NULL <> NULL. Use "
+                               "'IS NULL' or 'IS NOT NULL' instead.");
+    BERR("S > NULL", "Comparison with NULL not supported: STRING > NULL");
     BERR_EXACT("S = 1", "line 1:1: cannot compare STRING with INTEGER");
     BERR_EXACT("I > 1 AND S = 1", "line 1:11: cannot compare STRING with INTEGER");
     BERR("B = 1", "cannot compare BOOLEAN with INTEGER");
@@ -670,7 +679,8 @@ static void test_logic(void)
     X("FALSE OR FALSE", "BOOLEAN", "false");
     X("NOT B", "BOOLEAN", "false");
     X("NOT NB", "BOOLEAN", "<null>");
-    X("NOT (J = 1)", "BOOLEAN", "<null>");
+    X("NOT (J = 1)", "BOOLEAN", "true"); /* the comparison is FALSE, not NULL */
+    BERR("NOT (NULL = 1)", "Comparison with NULL not supported: NULL = INTEGER");
     X("NULL AND FALSE", "BOOLEAN", "false");
     X("NULL OR TRUE", "BOOLEAN", "true");
     /* short-circuit: the right side is not evaluated */
@@ -712,23 +722,29 @@ static void test_between_in(void)
     X("I BETWEEN 8 AND 10", "BOOLEAN", "false");
     X("I NOT BETWEEN 1 AND 10", "BOOLEAN", "false");
     X("I NOT BETWEEN 8 AND 10", "BOOLEAN", "true");
-    X("J BETWEEN 1 AND 2", "BOOLEAN", "<null>");
-    X("I BETWEEN J AND 5", "BOOLEAN", "false"); /* unknown AND false */
-    X("I BETWEEN J AND 10", "BOOLEAN", "<null>");
-    X("I NOT BETWEEN J AND 10", "BOOLEAN", "<null>");
+    /* ksqlDB: BETWEEN is two comparisons, each FALSE with a NULL operand */
+    X("J BETWEEN 1 AND 2", "BOOLEAN", "false");
+    X("J NOT BETWEEN 1 AND 2", "BOOLEAN", "true");
+    X("I BETWEEN J AND 5", "BOOLEAN", "false");
+    X("I BETWEEN J AND 10", "BOOLEAN", "false");
+    X("I NOT BETWEEN J AND 10", "BOOLEAN", "true");
     X("S BETWEEN 'a' AND 'z'", "BOOLEAN", "true");
     X("D BETWEEN 2 AND 2.5", "BOOLEAN", "true");
     X("TS BETWEEN '2017-11-13' AND '2017-11-14'", "BOOLEAN", "true");
-    BERR("I BETWEEN NULL AND 3", "comparison with NULL is not supported");
+    BERR_EXACT("I BETWEEN NULL AND 3", "line 1:11: Comparison with NULL not supported: INTEGER >= "
+                                       "NULL. Use 'IS NULL' or 'IS NOT NULL' instead.");
     BERR("I BETWEEN 'a' AND 3", "cannot compare INTEGER with STRING");
 
     X("I IN (1, 7)", "BOOLEAN", "true");
     X("I IN (1, 2)", "BOOLEAN", "false");
     X("I NOT IN (1, 2)", "BOOLEAN", "true");
     X("I IN (7, NULL)", "BOOLEAN", "true");
-    X("I IN (1, NULL)", "BOOLEAN", "<null>");
-    X("I NOT IN (1, NULL)", "BOOLEAN", "<null>");
-    X("J IN (1, 2)", "BOOLEAN", "<null>");
+    /* ksqlDB's InListEvaluator: "SQL NULL never matches anything" */
+    X("I IN (1, NULL)", "BOOLEAN", "false");
+    X("I NOT IN (1, NULL)", "BOOLEAN", "true");
+    X("J IN (1, 2)", "BOOLEAN", "false");
+    X("J IN (J, NULL)", "BOOLEAN", "false");
+    X("J NOT IN (1, 2)", "BOOLEAN", "true");
     X("I IN (J, 7)", "BOOLEAN", "true");
     X("I IN (1.5, 7)", "BOOLEAN", "true");
     X("I IN (L, 8)", "BOOLEAN", "false");
@@ -1017,7 +1033,8 @@ static void test_functions(void)
     BERR_EXACT("NOPE(1)", "line 1:1: unknown function 'NOPE'");
     BERR_EXACT("T_EXPLODE(ARR) + 1", "line 1:1: T_EXPLODE can only be used in the select list");
     BERR_EXACT("T_ADD1(ARR, x => x + 1)",
-               "line 1:13: lambda arguments are not supported yet (argument 2 of T_ADD1)");
+               "line 1:13: T_ADD1 does not take a lambda (argument 2); lambdas work with "
+               "TRANSFORM, FILTER and REDUCE");
     BERR("T_ADD1(*)", "'*' works with COUNT(*)");
     RTERR("T_FAIL(1)", "line 1:1: T_FAIL: boom");
     RTERR("1 + T_FAIL(I)", "line 1:5: T_FAIL: boom");
@@ -1046,6 +1063,69 @@ static void test_functions(void)
     CHECK(mp_sql_eval(c, g_row, &cx, &a) == 0 && mp_sql_eval(c, g_row, &cx, &b) == 0);
     CHECK(a.u.i32 == 2 && b.u.i32 == 3);
     mp_sql_cexpr_free(c);
+}
+
+/* TRANSFORM, FILTER, REDUCE (ksqlDB 0.17+): ARR = [10, 20, 30],
+ * M = {a: 1, b: 2}, AS2 = [[p, q]], I = 7, L = 10000000000. */
+static void test_lambdas(void)
+{
+    X("TRANSFORM(ARR, x => x + 1)", "ARRAY<INTEGER>", "[11,21,31]");
+    X("TRANSFORM(ARR, x => x + I)", "ARRAY<INTEGER>", "[17,27,37]");  /* a column in the body */
+    X("TRANSFORM(ARR, I => I * 2)", "ARRAY<INTEGER>", "[20,40,60]");  /* a parameter shadows I */
+    X("TRANSFORM(ARR, x => CAST(x AS STRING))", "ARRAY<STRING>", "[\"10\",\"20\",\"30\"]");
+    X("TRANSFORM(ARR, x => x * L)", "ARRAY<BIGINT>", "[100000000000,200000000000,300000000000]");
+    X("TRANSFORM(ARRAY[1, NULL], x => x + 1)", "ARRAY<INTEGER>", "[2,null]");
+    X("TRANSFORM(CAST(NULL AS ARRAY<INTEGER>), x => x)", "ARRAY<INTEGER>", "<null>");
+    X("TRANSFORM(M, (k, v) => UCASE(k), (k, v) => v * 10)", "MAP<STRING, INTEGER>",
+      "{\"A\":10,\"B\":20}");
+    X("TRANSFORM(M, (k, v) => v, (k, v) => k)", "MAP<INTEGER, STRING>", "{\"1\":\"a\",\"2\":\"b\"}");
+    RTERR("TRANSFORM(M, (k, v) => 'same', (k, v) => v)",
+          "line 1:1: TRANSFORM: the key lambda gave the key same twice");
+    RTERR("TRANSFORM(M, (k, v) => CAST(NULL AS STRING), (k, v) => v)", "map keys cannot be NULL");
+    /* nested: an inner lambda sees the outer one's parameters and can shadow them */
+    X("TRANSFORM(AS2, a => TRANSFORM(a, s => s || CAST(I AS STRING)))", "ARRAY<ARRAY<STRING>>",
+      "[[\"p7\",\"q7\"]]");
+    X("TRANSFORM(ARR, x => TRANSFORM(ARRAY[1, 2], y => x + y))", "ARRAY<ARRAY<INTEGER>>",
+      "[[11,12],[21,22],[31,32]]");
+    X("TRANSFORM(ARR, x => TRANSFORM(ARRAY[1], x => x))", "ARRAY<ARRAY<INTEGER>>", "[[1],[1],[1]]");
+    X("TRANSFORM(ARR, x => REDUCE(ARRAY[1, 2], x, (s, y) => s + y * x))", "ARRAY<INTEGER>",
+      "[40,80,120]");
+    X("FILTER(ARR, x => x > 15)", "ARRAY<INTEGER>", "[20,30]");
+    X("FILTER(ARRAY[1, NULL, 3], x => x > 1)", "ARRAY<INTEGER>", "[3]"); /* NULL drops */
+    X("FILTER(ARR, x => NULL)", "ARRAY<INTEGER>", "[]");
+    X("FILTER(M, (k, v) => k = 'b')", "MAP<STRING, INTEGER>", "{\"b\":2}");
+    X("FILTER(CAST(NULL AS MAP<STRING, INTEGER>), (k, v) => TRUE)", "MAP<STRING, INTEGER>", "<null>");
+    X("REDUCE(ARR, 0, (s, x) => s + x)", "INTEGER", "60");
+    X("REDUCE(M, '', (s, k, v) => s || k || CAST(v AS STRING))", "STRING", "a1b2");
+    X("REDUCE(ARR, CAST(NULL AS INTEGER), (s, x) => s + x)", "INTEGER", "<null>");
+    X("REDUCE(CAST(NULL AS ARRAY<INTEGER>), 5, (s, x) => s + x)", "INTEGER", "5");
+    X("REDUCE(ARRAY[1, NULL, 2], 0, (s, x) => s + x)", "INTEGER", "<null>");
+    X("REDUCE(ARR, CAST(0 AS BIGINT), (s, x) => s + x)", "BIGINT", "60");
+    RTERR("TRANSFORM(ARR, x => x / Z)", "line 1:21: division by zero");
+    BERR_EXACT("REDUCE(ARR, 0, (s, x) => s + L)",
+               "line 1:16: REDUCE: the lambda returns BIGINT but the initial state is INTEGER; "
+               "they must have the same type (CAST the initial state, e.g. CAST(0 AS BIGINT))");
+    BERR_EXACT("REDUCE(ARR, NULL, (s, x) => x)",
+               "line 1:13: REDUCE: the initial state is a bare NULL: CAST it to the state's type");
+    BERR_EXACT("FILTER(ARR, x => x)", "line 1:13: FILTER: the lambda must return a BOOLEAN, not INTEGER");
+    BERR_EXACT("TRANSFORM(ARR, (x, y) => x)",
+               "line 1:16: TRANSFORM: the lambda over an array takes 1 argument, not 2");
+    BERR_EXACT("REDUCE(M, 0, (s, k) => s)",
+               "line 1:14: REDUCE: the lambda over a map takes 3 arguments, not 2");
+    BERR_EXACT("TRANSFORM(M, (k, v) => k)",
+               "line 1:1: Function 'TRANSFORM' does not accept parameters (MAP<STRING, INTEGER>, "
+               "LAMBDA). Valid alternatives are: TRANSFORM(ARRAY<T>, T => R), TRANSFORM(MAP<K, V>, "
+               "(K, V) => K2, (K, V) => V2)");
+    BERR("TRANSFORM(S, x => x)", "Function 'TRANSFORM' does not accept parameters (STRING, LAMBDA)");
+    BERR("FILTER(ARR)", "Function 'FILTER' does not accept parameters (ARRAY<INTEGER>)");
+    BERR("REDUCE(ARR, x => x)", "Function 'REDUCE' does not accept parameters (ARRAY<INTEGER>, LAMBDA)");
+    BERR_EXACT("REDUCE(ARR, 0, (s, s) => s)",
+               "line 1:16: REDUCE: a lambda's arguments need different names: S is repeated");
+    BERR_EXACT("TRANSFORM(ARR, x => x + S)",
+               "line 1:21: operator '+' cannot be applied to INTEGER and STRING");
+    BERR_EXACT("TRANSFORM(ARR, x => y)", "line 1:21: column 'Y' cannot be resolved");
+    BERR("TRANSFORM(ARR, x => NULL)", "TRANSFORM: the lambda returns a bare NULL");
+    BERR("x => 1", "expected");
 }
 
 static void test_constants(void)
@@ -1271,6 +1351,7 @@ int main(void)
     RUN(test_cast);
     RUN(test_constructors);
     RUN(test_functions);
+    RUN(test_lambdas);
     RUN(test_constants);
     RUN(test_aggregates);
     RUN(test_eval_cond);

@@ -800,6 +800,115 @@ static void test_registration_errors(void)
     build_fails(__LINE__, init_ignores, "IGN: return type 'NOPE'");
 }
 
+/* ---- table functions ---- */
+
+static int series(mp_udf_ctx *ctx, const mp_udf_args *args, void *user)
+{
+    (void)user;
+    int64_t n = mp_udf_arg_int64(args, 0);
+    if (n < 0)
+        return mp_udf_error(ctx, "negative");
+    mp_udf_slot *out = mp_udf_result(ctx);
+    if (n == 99) /* a STRING where the rows (an ARRAY) go */
+        return mp_udf_set_string(ctx, out, "x", 1);
+    int rc = mp_udf_set_array(ctx, out, (size_t)n);
+    for (int64_t i = 0; !rc && i < n; i++)
+        rc = mp_udf_set_int64(ctx, mp_udf_slot_item(ctx, out, (size_t)i), i + 1);
+    return rc;
+}
+static int init_series(mp_udf_registrar *r)
+{
+    static const char *const p[] = {"BIGINT"};
+    mp_udf_table t = {.name = "T_SERIES", .description = "1 to n.", .returns = "BIGINT",
+                      .params = p, .nparams = 1, .fn = series};
+    return mp_udf_register_table(r, &t);
+}
+static int init_table_no_fn(mp_udf_registrar *r)
+{
+    mp_udf_table t = {.name = "TN", .returns = "BIGINT"};
+    return mp_udf_register_table(r, &t);
+}
+static int init_scalar_and_table(mp_udf_registrar *r)
+{
+    mp_udf_scalar s = {.name = "MIXED2", .returns = "STRING", .params = one_str, .nparams = 1,
+                       .fn = dummy};
+    mp_udf_table t = {.name = "MIXED2", .returns = "STRING", .params = one_str, .nparams = 1,
+                      .fn = dummy};
+    int rc = mp_udf_register_scalar(r, &s);
+    return rc ? rc : mp_udf_register_table(r, &t);
+}
+
+static void test_table_functions(void)
+{
+    mp_error e = {0};
+    mp_udf_lib *lib = NULL;
+    mp_fn_registry *fns = NULL;
+    REQUIRE(mp_fn_registry_new(&fns, &e) == 0);
+    REQUIRE(mp_udf_lib_build(init_series, "series.so", &lib, &e) == 0);
+    REQUIRE(mp_udf_lib_register(fns, lib, &e) == 0);
+    const mp_fn_def *d = mp_fn_lookup(fns, "t_series");
+    REQUIRE(d && d->kind == MP_FN_TABLE && d->table);
+    CHECK(!strcmp(d->category, "TABLE"));
+    CHECK(!strcmp(mp_udf_origin(d), "series.so"));
+    mp_type *ti = mp_type_new(MP_TYPE_INTEGER), *ts = mp_type_new(MP_TYPE_STRING);
+    const mp_type *args[1] = {ti};
+    const mp_value *lits[1] = {NULL};
+    mp_table_impl im = {0};
+    REQUIRE(d->table(args, lits, 1, &im, &e) == 0); /* INTEGER widens to BIGINT */
+    CHECK(im.ret && im.ret->kind == MP_TYPE_BIGINT);
+    mp_arena_reset(&g_arena);
+    mp_fn_ctx cx = {&g_arena, &e};
+    mp_value *rows = NULL;
+    size_t n = 9;
+    mp_value a = mp_v_int(3);
+    CHECK(im.fn(&cx, &a, 1, &rows, &n, im.data) == 0);
+    CHECK(n == 3 && rows && rows[0].kind == MP_TYPE_BIGINT && rows[0].u.i64 == 1 &&
+          rows[2].u.i64 == 3);
+    a = mp_v_int(0);
+    CHECK(im.fn(&cx, &a, 1, &rows, &n, im.data) == 0 && n == 0);
+    a = mp_v_null(MP_TYPE_INTEGER); /* not called: no rows */
+    CHECK(im.fn(&cx, &a, 1, &rows, &n, im.data) == 0 && n == 0);
+    a = mp_v_int(-1);
+    CHECK(im.fn(&cx, &a, 1, &rows, &n, im.data) == MP_EINPUT && n == 0);
+    CHECK_STR_CONTAINS(e.msg, "T_SERIES: negative");
+    a = mp_v_int(99);
+    CHECK(im.fn(&cx, &a, 1, &rows, &n, im.data) < 0 && n == 0);
+    mp_type_free(im.ret);
+    const mp_type *sargs[1] = {ts};
+    mp_table_impl bad = {0};
+    CHECK(d->table(sargs, lits, 1, &bad, &e) == MP_EINVAL);
+    CHECK_STR_CONTAINS(e.msg, "Function 'T_SERIES' does not accept parameters (STRING)");
+    /* through the binder, as a select item: read from its slot */
+    mp_sql_tfns tf = {.first_slot = NCOLS};
+    mp_sql_scope sc = {.ncols = NCOLS, .cols = g_cols, .fns = fns, .tfns = &tf};
+    mp_sql_expr *x = NULL;
+    mp_sql_cexpr *c = NULL;
+    REQUIRE(mp_sql_parse_expr("T_SERIES(I) * 2", 15, &x, NULL, &e) == 0);
+    REQUIRE(mp_sql_compile(x, &sc, &c, &e) == 0);
+    CHECK(tf.n == 1);
+    CHECK(mp_sql_tfn_eval(&tf, 0, g_row, &cx, &rows, &n) == 0 && n == 7);
+    mp_value row[NCOLS + 1], v;
+    memcpy(row, g_row, sizeof(mp_value) * NCOLS);
+    row[NCOLS] = rows[6];
+    CHECK(mp_sql_eval(c, row, &cx, &v) == 0 && v.u.i64 == 14);
+    mp_sql_cexpr_free(c);
+    mp_sql_expr_free(x);
+    mp_sql_tfns_free(&tf);
+    /* in a scope without a table-function list (WHERE) */
+    REQUIRE(mp_sql_parse_expr("T_SERIES(I) = 1", 15, &x, NULL, &e) == 0);
+    sc.tfns = NULL;
+    CHECK(mp_sql_compile(x, &sc, &c, &e) == MP_EINPUT);
+    CHECK_STR_CONTAINS(e.msg, "line 1:1: T_SERIES can only be used in the select list");
+    mp_sql_expr_free(x);
+    mp_type_free(ti);
+    mp_type_free(ts);
+    mp_fn_registry_free(fns);
+    mp_udf_lib_free(lib);
+    build_fails(__LINE__, init_table_no_fn, "TN: no implementation (fn is NULL)");
+    build_fails(__LINE__, init_scalar_and_table,
+                "MIXED2 is declared both as a scalar and as a table function");
+}
+
 static void test_clashes(void)
 {
     mp_error e = {0};
@@ -887,6 +996,7 @@ int main(void)
     RUN(test_runtime_errors);
     RUN(test_aggregates);
     RUN(test_registration_errors);
+    RUN(test_table_functions);
     RUN(test_clashes);
     RUN(test_load_dir);
     teardown();
