@@ -3,11 +3,13 @@
 #include <crypt.h>
 #include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/fileio.h"
+#include "data/sql_text.h"
 
 #define CACHE_SLOTS 32
 #define MAX_HEADER 512
@@ -150,44 +152,6 @@ fail:
     return rc;
 }
 
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Decodes standard base64 into out (NUL-terminated); -1 when malformed. */
-static int b64decode(const char *in, char *out, size_t cap)
-{
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (; *in && *in != '='; in++) {
-        int v = b64val((unsigned char)*in);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o + 1 >= cap)
-                return -1;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[o] = '\0';
-    return (int)o;
-}
-
 /* Compares without an early exit, so timing says nothing about where two
  * secrets differ. */
 static int same(const char *a, const char *b)
@@ -222,8 +186,11 @@ int mp_auth_check(mp_auth *a, const char *authorization)
         return 1;
 
     char plain[MAX_HEADER];
-    if (b64decode(cred, plain, sizeof plain) < 0)
+    size_t plen = 0, bad = 0;
+    if (mp_base64_decode(cred, strlen(cred), (uint8_t *)plain, &plen, &bad) != 0 ||
+        plen >= sizeof plain || memchr(plain, '\0', plen))
         return 0;
+    plain[plen] = '\0';
     char *colon = strchr(plain, ':');
     if (!colon)
         return 0;

@@ -7,9 +7,16 @@ PORT=""
 # start_server LOGFILE ARGS...: starts it and waits up to 20 s for the port.
 start_server() {
     log=$1; shift
+    start_command "$log" server --listen 127.0.0.1:0 "$@"
+}
+
+# start_command LOGFILE COMMAND ARGS...: the same for any mlpipe command
+# that prints "listening on" (serve-models with --rest_api_port 0).
+start_command() {
+    log=$1; shift
     SERVER_LOG=$log
     : >"$log"
-    "$MLPIPE" server --listen 127.0.0.1:0 "$@" 2>"$log" &
+    "$MLPIPE" "$@" 2>"$log" &
     SERVER_PID=$!
     i=0
     while [ $i -lt 200 ]; do

@@ -4,40 +4,15 @@
 # version 1 removed while clients keep predicting, and no request fails.
 . "$(dirname "$0")/lib.sh"
 H=$SRC/examples/heart/heart.csv
-SERVER_PID=""
-PORT=""
-trap 'if [ -n "$SERVER_PID" ]; then kill -KILL "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi; rm -rf "$T"' EXIT
+. "$(dirname "$0")/server_lib.sh"
 
 # serve LOGFILE ARGS...: starts serve-models on a free port, waits for it.
-serve() {
-    log=$1; shift
-    "$MLPIPE" serve-models --rest_api_port 0 "$@" 2>"$log" &
-    SERVER_PID=$!
-    i=0
-    while [ $i -lt 200 ]; do
-        PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$log" | head -1)
-        [ -n "$PORT" ] && return 0
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "serve-models did not start: $(cat "$log")" >&2
-    return 1
-}
+serve() { log=$1; shift; start_command "$log" serve-models --rest_api_port 0 "$@"; }
 
 # stop: SIGTERM, and the server must exit 0 within 20 s.
 stop() {
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    i=0
-    while kill -0 "$SERVER_PID" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -KILL "$SERVER_PID" 2>/dev/null
-        bad "serve-models did not stop on SIGTERM"
-    fi
-    wait "$SERVER_PID"
-    st=$?
-    SERVER_PID=""
-    [ "$st" -eq 0 ] && ok || bad "serve-models exited $st after SIGTERM"
+    stop_server TERM
+    [ "$STOP_STATUS" -eq 0 ] && ok || bad "serve-models exited $STOP_STATUS after SIGTERM"
 }
 
 # http METHOD PATH [BODY]: the body in $T/out, the status code in $T/code.
