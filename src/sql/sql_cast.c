@@ -203,6 +203,12 @@ int mp_sql_parse_timestamp(const char *s, size_t n, int64_t *ms, mp_error *e)
                             "yyyy-MM-dd'T'HH:mm:ss.SSS with an optional Z or numeric offset "
                             "(+0200); partial forms such as 2020-05-26 are accepted",
                             (int)(n > ECHO ? ECHO : n), s);
+    /* A year far outside what milliseconds since 1970 can hold overflows
+     * the product: refuse it rather than wrap. */
+    if (days > (INT64_MAX - 2 * MS_PER_DAY) / MS_PER_DAY ||
+        days < (INT64_MIN + 2 * MS_PER_DAY) / MS_PER_DAY)
+        return mp_error_set(e, MP_EINPUT, "cannot parse '%.*s' as a TIMESTAMP: out of range",
+                            (int)(n > ECHO ? ECHO : n), s);
     *ms = days * MS_PER_DAY + tod - off;
     return 0;
 }

@@ -626,6 +626,9 @@ static void test_comparisons(void)
     X("TM = '10:15:30'", "BOOLEAN", "true");
     X("TM > '10:15'", "BOOLEAN", "true");
     BERR("TS = 'garbage'", "cannot parse 'garbage' as a TIMESTAMP");
+    /* A year whose milliseconds overflow 64 bits is refused, not wrapped
+     * (found by fuzz_engine). */
+    BERR("TS = '999999999-01-01'", "cannot parse '999999999-01-01' as a TIMESTAMP: out of range");
     BERR("TM = DT", "cannot compare TIME with DATE");
     BERR("TS = 1", "cannot compare TIMESTAMP with INTEGER");
     /* compound values: equality only */
