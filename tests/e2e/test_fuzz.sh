@@ -3,10 +3,13 @@
 # against the library's sources and run for FUZZ_SECONDS (default 15) from
 # its committed seed corpus (fuzz_engine, which evaluates expressions over
 # a fixed schema, for FUZZ_ENGINE_SECONDS, default 20). Any crash, leak or
-# sanitizer report fails.
+# sanitizer report fails. The mutations follow FUZZ_SEED (default 1), so
+# the suite tries the same inputs on every run and a red run can be
+# repeated; set FUZZ_SEED=0 for a fresh random seed when hunting.
 . "$(dirname "$0")/lib.sh"
 command -v clang >/dev/null || { bad "clang is missing (scripts/install-deps test installs it)"; finish; exit 1; }
 seconds=${FUZZ_SECONDS:-15}
+seed=${FUZZ_SEED:-1}
 flags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I$SRC/src -I$SRC/include"
 mkdir -p "$T/obj"
 # The library once, as objects; each target links what it needs.
@@ -31,7 +34,7 @@ for target in "$SRC"/tests/fuzz/fuzz_*.c; do
     t=$seconds
     # the engine target covers the most code (every function, lambdas, table functions)
     [ "$name" = fuzz_engine ] && t=${FUZZ_ENGINE_SECONDS:-20}
-    if OPENBLAS_NUM_THREADS=1 "$T/$name" -max_total_time="$t" -max_len=4096 -rss_limit_mb=2048 \
+    if OPENBLAS_NUM_THREADS=1 "$T/$name" -seed="$seed" -max_total_time="$t" -max_len=4096 -rss_limit_mb=2048 \
         "$T/corpus-$corpus_name" >"$T/$name.log" 2>&1; then
         ok
         echo "$name: $(grep -o 'Done [0-9]* runs' "$T/$name.log")"
