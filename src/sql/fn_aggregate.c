@@ -89,6 +89,13 @@ static int count_merge(mp_fn_ctx *cx, mp_value *s, const mp_value *o, const void
     return 0;
 }
 
+static int count_undo(mp_fn_ctx *cx, mp_value *s, const mp_value *a, size_t n, const void *d)
+{
+    if (n == 0 || !a[0].null)
+        s->u.i64--;
+    return 0;
+}
+
 static int identity_result(mp_fn_ctx *cx, const mp_value *s, mp_value *out, const void *d)
 {
     *out = *s;
@@ -104,6 +111,7 @@ static int bind_count(const mp_type *const *args, const mp_value *const *lits, s
     out->init = count_init;
     out->add = count_add;
     out->merge = count_merge;
+    out->undo = count_undo;
     out->result = identity_result;
     return agg_set(out, mp_fn_type(MP_TYPE_BIGINT), mp_fn_type(MP_TYPE_BIGINT), "COUNT", e);
 }
@@ -175,6 +183,26 @@ static int sum_merge(mp_fn_ctx *cx, mp_value *s, const mp_value *o, const void *
     return sum_fold(cx, s, o);
 }
 
+/* Adds -x: the same wrapping (and decimal overflow check) as adding. */
+static int sum_undo(mp_fn_ctx *cx, mp_value *s, const mp_value *a, size_t n, const void *d)
+{
+    if (a[0].null)
+        return 0;
+    mp_value nx;
+    switch (s->kind) {
+    case MP_TYPE_INTEGER: nx = mp_v_int((int32_t)(0u - (uint32_t)a[0].u.i32)); break;
+    case MP_TYPE_BIGINT: nx = mp_v_bigint((int64_t)(0u - (uint64_t)mp_fn_num_int64(&a[0]))); break;
+    case MP_TYPE_DOUBLE: nx = mp_v_double(-mp_fn_num_double(&a[0])); break;
+    default: {
+        mp_decimal x = mp_fn_num_decimal(&a[0]);
+        x.unscaled = -x.unscaled;
+        nx = mp_v_decimal(&x);
+        break;
+    }
+    }
+    return sum_fold(cx, s, &nx);
+}
+
 static int bind_sum(const mp_type *const *args, const mp_value *const *lits, size_t n,
                     mp_agg_impl *out, mp_error *e)
 {
@@ -185,6 +213,7 @@ static int bind_sum(const mp_type *const *args, const mp_value *const *lits, siz
     out->init = sum_init;
     out->add = sum_add;
     out->merge = sum_merge;
+    out->undo = sum_undo;
     out->result = identity_result;
     int rc = agg_set(out, mp_type_clone(args[0]), mp_type_clone(args[0]), "SUM", e);
     out->data = out->ret;
@@ -239,6 +268,25 @@ static int avg_merge(mp_fn_ctx *cx, mp_value *s, const mp_value *o, const void *
     return 0;
 }
 
+static int avg_undo(mp_fn_ctx *cx, mp_value *s, const mp_value *a, size_t n, const void *d)
+{
+    if (a[0].null)
+        return 0;
+    mp_value nv;
+    if (array_plus(cx, s, 2, NULL, &nv))
+        return mp_fn_oom(cx);
+    if (nv.u.items[0].kind == MP_TYPE_DOUBLE) {
+        nv.u.items[0].u.f64 -= mp_fn_num_double(&a[0]);
+        nv.u.items[1].u.f64 -= 1;
+    } else {
+        nv.u.items[0].u.i64 =
+            (int64_t)((uint64_t)nv.u.items[0].u.i64 - (uint64_t)mp_fn_num_int64(&a[0]));
+        nv.u.items[1].u.i64--;
+    }
+    *s = nv;
+    return 0;
+}
+
 /* ksqlDB returns 0.0 (not NULL) when nothing was averaged. */
 static int avg_result(mp_fn_ctx *cx, const mp_value *s, mp_value *out, const void *d)
 {
@@ -257,6 +305,7 @@ static int bind_avg(const mp_type *const *args, const mp_value *const *lits, siz
     out->init = pair_init;
     out->add = avg_add;
     out->merge = avg_merge;
+    out->undo = avg_undo;
     out->result = avg_result;
     mp_type *el = mp_fn_type(integral ? MP_TYPE_BIGINT : MP_TYPE_DOUBLE);
     int rc = agg_set(out, el ? mp_type_new_array(el) : NULL, mp_fn_type(MP_TYPE_DOUBLE), "AVG", e);
@@ -315,6 +364,28 @@ static int stddev_merge(mp_fn_ctx *cx, mp_value *s, const mp_value *o, const voi
     return 0;
 }
 
+/* The inverse of stddev_add's step: with the value's count and sum still
+ * in the state, the m2 it added is known exactly. */
+static int stddev_undo(mp_fn_ctx *cx, mp_value *s, const mp_value *a, size_t n, const void *d)
+{
+    if (a[0].null)
+        return 0;
+    double x = mp_fn_num_double(&a[0]);
+    double count = s->u.items[0].u.f64, sum = s->u.items[1].u.f64, m2 = s->u.items[2].u.f64;
+    mp_value nv;
+    if (triple_init(cx, &nv, d))
+        return mp_fn_oom(cx);
+    if (count > 1) {
+        double delta = x * count - sum;
+        m2 -= delta * delta / (count * (count - 1));
+        nv.u.items[0].u.f64 = count - 1;
+        nv.u.items[1].u.f64 = sum - x;
+        nv.u.items[2].u.f64 = m2 > 0 ? m2 : 0;
+    }
+    *s = nv;
+    return 0;
+}
+
 /* The documented sample standard deviation: sqrt(m2 / (n - 1)), 0 for
  * fewer than two values (ksqlDB's code returns the variance itself). */
 static int stddev_result(mp_fn_ctx *cx, const mp_value *s, mp_value *out, const void *d)
@@ -334,6 +405,7 @@ static int bind_stddev(const mp_type *const *args, const mp_value *const *lits, 
     out->init = triple_init;
     out->add = stddev_add;
     out->merge = stddev_merge;
+    out->undo = stddev_undo;
     out->result = stddev_result;
     mp_type *el = mp_fn_type(MP_TYPE_DOUBLE);
     return agg_set(out, el ? mp_type_new_array(el) : NULL, mp_fn_type(MP_TYPE_DOUBLE),
@@ -417,6 +489,24 @@ static int collect_list_add(mp_fn_ctx *cx, mp_value *s, const mp_value *a, size_
     return array_plus(cx, s, s->len, &a[0], s);
 }
 
+/* Removes the last occurrence of the value, as ksqlDB's undo does. */
+static int collect_list_undo(mp_fn_ctx *cx, mp_value *s, const mp_value *a, size_t n,
+                             const void *d)
+{
+    for (uint32_t i = s->len; i-- > 0;) {
+        if (!mp_value_equal(&s->u.items[i], &a[0]))
+            continue;
+        mp_value arr;
+        if (mp_v_array(cx->arena, s->len - 1u, NULL, &arr))
+            return mp_fn_oom(cx);
+        memcpy(arr.u.items, s->u.items, i * sizeof *arr.u.items);
+        memcpy(arr.u.items + i, s->u.items + i + 1, (s->len - i - 1u) * sizeof *arr.u.items);
+        *s = arr;
+        return 0;
+    }
+    return 0;
+}
+
 static int concat_merge(mp_fn_ctx *cx, mp_value *s, const mp_value *o, const void *d)
 {
     mp_value arr;
@@ -486,7 +576,10 @@ static int bind_array_state(
 static int bind_collect_list(const mp_type *const *args, const mp_value *const *lits, size_t n,
                              mp_agg_impl *out, mp_error *e)
 {
-    return bind_array_state("COLLECT_LIST", args, n, out, e, collect_list_add, concat_merge, false);
+    int rc = bind_array_state("COLLECT_LIST", args, n, out, e, collect_list_add, concat_merge, false);
+    if (!rc)
+        out->undo = collect_list_undo;
+    return rc;
 }
 static int bind_collect_set(const mp_type *const *args, const mp_value *const *lits, size_t n,
                             mp_agg_impl *out, mp_error *e)
@@ -820,6 +913,28 @@ static int histogram_merge(mp_fn_ctx *cx, mp_value *s, const mp_value *o, const 
     return 0;
 }
 
+/* One occurrence fewer; a value counted no more leaves the map (ksqlDB). */
+static int histogram_undo(mp_fn_ctx *cx, mp_value *s, const mp_value *a, size_t n, const void *d)
+{
+    if (a[0].null)
+        return 0;
+    for (uint32_t i = 0; i < s->len; i++) {
+        if (!mp_value_equal(&s->u.items[2 * i], &a[0]))
+            continue;
+        if (s->u.items[2 * i + 1].u.i64 > 1)
+            return histogram_bump(cx, s, &a[0], -1);
+        mp_value nm;
+        if (mp_v_map(cx->arena, s->len - 1u, NULL, NULL, &nm))
+            return mp_fn_oom(cx);
+        memcpy(nm.u.items, s->u.items, 2 * i * sizeof *nm.u.items);
+        memcpy(nm.u.items + 2 * i, s->u.items + 2 * (i + 1),
+               2 * (s->len - i - 1u) * sizeof *nm.u.items);
+        *s = nm;
+        return 0;
+    }
+    return 0;
+}
+
 static int bind_histogram(const mp_type *const *args, const mp_value *const *lits, size_t n,
                           mp_agg_impl *out, mp_error *e)
 {
@@ -830,6 +945,7 @@ static int bind_histogram(const mp_type *const *args, const mp_value *const *lit
     out->init = empty_map_init;
     out->add = histogram_add;
     out->merge = histogram_merge;
+    out->undo = histogram_undo;
     out->result = identity_result;
     mp_type *k = mp_fn_type(MP_TYPE_STRING), *v = mp_fn_type(MP_TYPE_BIGINT);
     mp_type *st = k && v ? mp_type_new_map(k, v) : NULL;

@@ -86,6 +86,12 @@ typedef struct mp_agg_impl {
     /* The result for a state. */
     int (*result)(mp_fn_ctx *cx, const mp_value *state, mp_value *out, const void *data);
     const void *data;
+    /* Takes one row's arguments, once added, back out of *state (GROUP BY
+     * over a table: an updated or deleted row leaves its old group, as
+     * ksqlDB's TableUdaf undo); NULL if not supported, and the function
+     * then cannot aggregate a table. Declared last so initialisers that
+     * name the fields above stay valid. */
+    int (*undo)(mp_fn_ctx *cx, mp_value *state, const mp_value *args, size_t n, const void *data);
     /* Literal (constant) arguments such as TOPK's k are passed at bind
      * time through `lits` and may be stored in data by bind. */
 } mp_agg_impl;

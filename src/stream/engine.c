@@ -1016,6 +1016,53 @@ static int exec_join_select(mp_engine *en, const mp_splan *plan, const mp_engine
     return rc;
 }
 
+/* One record of a push query's aggregation over a table: the rows of
+ * the groups it changed (the one its previous row left, the one it
+ * joined); a deletion or a row WHERE refuses only takes the previous row
+ * out. Groups HAVING refuses are not shown (no tombstones in a push
+ * query). */
+static void push_table_agg(mp_engine *en, const mp_splan *plan, mp_aggregator *agg, mp_tprev *tprev,
+                           const mp_record *r, int32_t part, const char *qid, mp_value *row,
+                           mp_value *out, mp_fn_ctx *cx, const mp_engine_sink *sink,
+                           int64_t *emitted, int *stop)
+{
+    const mp_source *src = plan->src;
+    mp_error *re = cx->e;
+    if (r->key_len < 0)
+        return; /* a table's row needs a key */
+    int gone = r->value_len < 0;
+    if (!gone && mp_row_decode(src, r, part, cx->arena, row, re)) {
+        mp_engine_processing_log(en, qid, src->topic, part, r->offset, re->msg);
+        return;
+    }
+    if (!gone && plan->where) {
+        int ok = mp_sql_eval_cond(plan->where, row, cx);
+        if (ok < 0)
+            mp_engine_processing_log(en, qid, src->topic, part, r->offset, re->msg);
+        gone = ok <= 0;
+    }
+    mp_tagg_out to;
+    if (mp_tagg_update(agg, tprev, r->key, (size_t)r->key_len, gone ? NULL : row, r->timestamp, cx,
+                       &to, re) < 0)
+        mp_engine_processing_log(en, qid, src->topic, part, r->offset, re->msg);
+    for (size_t k = 0; k < to.n && !*stop; k++) {
+        if (plan->having) {
+            int ok = mp_sql_eval_cond(plan->having, to.rows[k], cx);
+            if (ok < 0)
+                mp_engine_processing_log(en, qid, src->topic, part, r->offset, re->msg);
+            if (ok <= 0)
+                continue;
+        }
+        for (size_t c = 0; c < plan->nout; c++)
+            if (mp_sql_eval(plan->proj[c], to.rows[k], cx, &out[c]) < 0)
+                mp_engine_processing_log(en, qid, src->topic, part, r->offset, re->msg);
+        if (sink && sink->row && sink->row(sink->ctx, plan->nout, out))
+            *stop = 1;
+        if (plan->limit >= 0 && ++*emitted >= plan->limit)
+            *stop = 1;
+    }
+}
+
 static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sink *sink, mp_error *e)
 {
     const mp_sql_query *q = st->query;
@@ -1038,6 +1085,7 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
              *out = calloc(plan.nout ? plan.nout : 1, sizeof *out);
     mp_aggregator *agg = NULL;
     mp_sessions *sess = NULL;
+    mp_tprev *tprev = NULL;
     char **types = calloc(plan.nout ? plan.nout : 1, sizeof *types);
     if (!pos || !row || !out || !types) {
         rc = mp_error_set(e, MP_ENOMEM, "out of memory");
@@ -1045,6 +1093,8 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
     }
     if (plan.grouped && (rc = plan.session ? mp_sessions_new(&plan, 0, &sess, e)
                                            : mp_aggregator_new(&plan, &agg, e)))
+        goto done;
+    if (plan.grouped && src->kind == MP_SRC_TABLE && (rc = mp_tprev_new(&plan, 0, &tprev, e)))
         goto done;
     char qid[64];
     snprintf(qid, sizeof qid, "transient_%s_%ld", src->name, ++en->query_seq);
@@ -1079,6 +1129,11 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
             for (size_t i = 0; i < fr.n && !stop; i++) {
                 mp_arena_reset(&a);
                 mp_fn_ctx cx = {&a, &re};
+                if (tprev) {
+                    push_table_agg(en, &plan, agg, tprev, &fr.recs[i], p, qid, row, out, &cx, sink,
+                                   &emitted, &stop);
+                    continue;
+                }
                 /* A table's changelog: every update is a row; a deletion
                  * is not one (ksqlDB's push queries show no tombstones). */
                 if (src->kind == MP_SRC_TABLE && fr.recs[i].value_len < 0)
@@ -1175,6 +1230,7 @@ static int exec_select(mp_engine *en, const mp_sql_stmt *st, const mp_engine_sin
 done:
     mp_aggregator_free(agg);
     mp_sessions_free(sess);
+    mp_tprev_free(tprev);
     for (size_t i = 0; types && i < plan.nout; i++)
         free(types[i]);
     free(types);

@@ -142,8 +142,9 @@ static group *insert(mp_aggregator *a, uint64_t h)
     return g;
 }
 
-int mp_aggregator_add(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_value **key,
-                      const mp_value **state, mp_error *e)
+/* Adds row to its group, or (undo) takes it back out. */
+static int fold(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_value **key,
+                const mp_value **state, int undo, mp_error *e)
 {
     const mp_splan *p = a->p;
     size_t k = nkey(p), na = p->aggs.n;
@@ -176,7 +177,10 @@ int mp_aggregator_add(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_v
         for (size_t i = 0; i < c->nargs; i++)
             if ((rc = mp_sql_eval(c->args[i], row, cx, &args[i])) < 0)
                 return rc;
-        if ((rc = c->impl.add(cx, &st[j], args, c->nargs, c->impl.data)))
+        if (undo && !c->impl.undo)
+            return mp_error_set(e, MP_EINVAL, "%s cannot take a row back out of its state",
+                                c->def->name);
+        if ((rc = (undo ? c->impl.undo : c->impl.add)(cx, &st[j], args, c->nargs, c->impl.data)))
             return rc;
     }
     if (!g && !(g = insert(a, h)))
@@ -196,6 +200,18 @@ int mp_aggregator_add(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_v
     *key = g->key;
     *state = g->state;
     return 0;
+}
+
+int mp_aggregator_add(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_value **key,
+                      const mp_value **state, mp_error *e)
+{
+    return fold(a, row, cx, key, state, 0, e);
+}
+
+int mp_aggregator_undo(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_value **key,
+                       const mp_value **state, mp_error *e)
+{
+    return fold(a, row, cx, key, state, 1, e);
 }
 
 int mp_aggregator_take_dirty(mp_aggregator *a, const mp_value **key, const mp_value **state)

@@ -206,6 +206,11 @@ void mp_aggregator_free(mp_aggregator *a);
  * states (aggs.n), which stay valid until the next call. */
 int mp_aggregator_add(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_value **key,
                       const mp_value **state, mp_error *e);
+/* Takes row (a table's previous row for a key, as added before) back out
+ * of its group with the aggregates' undo, and fills row's aggregate slots
+ * with the group's results; otherwise as mp_aggregator_add. */
+int mp_aggregator_undo(mp_aggregator *a, mp_value *row, mp_fn_ctx *cx, const mp_value **key,
+                       const mp_value **state, mp_error *e);
 /* Pops a group changed since the last call (1), or returns 0 when none is
  * left: what a round of processing must write to the changelog (only a
  * group's latest state matters in a compacted topic). */
@@ -221,6 +226,43 @@ void mp_aggregator_remove(mp_aggregator *a, const mp_value *key);
 /* Restores a group from a changelog record: its key values and states. */
 int mp_aggregator_restore(mp_aggregator *a, const mp_value *key, const mp_value *state,
                           mp_error *e);
+
+/* GROUP BY over a table (engine_tagg.c), as Kafka Streams' KGroupedTable
+ * aggregates: an update of a source key first takes the key's previous
+ * row back out of its group (the aggregates' undo), then adds the new row
+ * to its group; a deletion (or a row WHERE no longer admits) only takes
+ * the previous row out. mp_tprev keeps each source key's previous row. */
+typedef struct mp_tprev mp_tprev;
+
+/* 0, or MP_EINVAL with ksqlDB's message naming the aggregates that have
+ * no undo (they cannot aggregate a table). */
+int mp_splan_table_agg_check(const mp_splan *p, mp_error *e);
+
+/* changelog = 0: no changes are tracked (a push query). */
+int mp_tprev_new(const mp_splan *p, int changelog, mp_tprev **out, mp_error *e);
+void mp_tprev_free(mp_tprev *t);
+/* Values kept per key: the plan's input row (nscope values). */
+size_t mp_tprev_nvals(const mp_tprev *t);
+/* Sets (row != NULL: its first nscope values) or forgets (NULL) the
+ * previous row of the source key (its record key bytes). */
+int mp_tprev_put(mp_tprev *t, const void *key, size_t klen, const mp_value *row, mp_error *e);
+/* Changelog records owed since the last call, one per call: the source
+ * key's bytes and its row, or NULL for a key that is gone. Returns 0 when
+ * none is left. Valid until the next call or put. */
+int mp_tprev_take_change(mp_tprev *t, const void **key, size_t *klen, const mp_value **row);
+
+/* The rows one table record gives (at most two), in cx's arena, each
+ * mp_splan_row_slots values with the aggregate slots filled: the previous
+ * row's, after it left its group (when the key had one and its group is
+ * not the new row's group), then the new row's, after it joined its group
+ * (when row is not NULL). row: the decoded record admitted by WHERE, or
+ * NULL for a deletion; ts: the record's time, which both rows take. */
+typedef struct mp_tagg_out {
+    size_t n;
+    mp_value *rows[2];
+} mp_tagg_out;
+int mp_tagg_update(mp_aggregator *a, mp_tprev *t, const void *key, size_t klen, const mp_value *row,
+                   int64_t ts, mp_fn_ctx *cx, mp_tagg_out *out, mp_error *e);
 
 int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *e);
 void mp_splan_free(mp_splan *p);

@@ -607,10 +607,9 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
     if (!src)
         return mp_error_set(e, MP_ENOTFOUND, "line %u:%u: %s does not exist", q->from.pos.line,
                             q->from.pos.col, q->from.name);
-    if (src->kind == MP_SRC_TABLE && (q->has_group_by || q->window))
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: GROUP BY over a table is not supported yet; "
-                            "aggregate the stream the table comes from", q->from.pos.line,
-                            q->from.pos.col);
+    if (src->kind == MP_SRC_TABLE && q->window)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Windowing not supported for table aggregations.",
+                            q->from.pos.line, q->from.pos.col);
     if (pby && src->kind == MP_SRC_TABLE)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: PARTITION BY is not supported on tables: %s is a "
                             "table, and a table's key cannot change (ksqlDB refuses it too)",
@@ -791,6 +790,8 @@ int mp_splan_build(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *
             goto fail;
         }
     }
+    if (p->grouped && src->kind == MP_SRC_TABLE && (rc = mp_splan_table_agg_check(p, e)))
+        goto fail;
     if (p->grouped) {
         size_t nkeys = 0;
         for (size_t i = 0; i < p->nout; i++)

@@ -35,7 +35,15 @@ struct mp_pquery {
     char *changelog;
     mp_schema *cl_schema; /* G0.. (keys), S0.. (states) */
     mp_codec *cl_key, *cl_value;
+    /* GROUP BY over a table: each source key's previous row, kept in the
+     * same changelog under "__prev_" and the record key's bytes. */
+    mp_tprev *tprev;
+    mp_schema *cl_prev_schema; /* P0.. (the input row) */
+    mp_codec *cl_prev;
 };
+
+#define PREV_PREFIX "__prev_"
+#define PREV_PREFIX_LEN 7
 
 /* Key columns of a changelog record: the grouping expressions, then the
  * window start (and a session's end). */
@@ -92,6 +100,18 @@ static int changelog_setup(mp_pquery *q, mp_error *e)
     if ((rc = mp_codec_create(q->cl_schema, MP_COL_KEY, &o, &q->cl_key, e)) ||
         (rc = mp_codec_create(q->cl_schema, MP_COL_VALUE, &o, &q->cl_value, e)))
         return rc;
+    if (q->tprev) {
+        if (!(q->cl_prev_schema = mp_schema_create()))
+            return mp_error_set(e, MP_ENOMEM, "out of memory");
+        for (size_t i = 0; i < mp_tprev_nvals(q->tprev); i++) {
+            snprintf(name, sizeof name, "P%zu", i);
+            mp_type *t = mp_type_clone(p->scope[i].type);
+            if ((rc = mp_schema_add(q->cl_prev_schema, name, t, MP_COL_VALUE, e)))
+                return rc;
+        }
+        if ((rc = mp_codec_create(q->cl_prev_schema, MP_COL_VALUE, &o, &q->cl_prev, e)))
+            return rc;
+    }
     size_t len = strlen(q->id) + 32;
     if (!(q->changelog = malloc(len)))
         return mp_error_set(e, MP_ENOMEM, "out of memory");
@@ -153,6 +173,28 @@ static int changelog_restore(mp_pquery *q, mp_error *e)
             }
             if (r->key_len < 0)
                 continue;
+            if (q->tprev && r->key_len >= PREV_PREFIX_LEN &&
+                !memcmp(r->key, PREV_PREFIX, PREV_PREFIX_LEN)) {
+                /* A table source key's previous row (or its deletion). */
+                const uint8_t *k = r->key + PREV_PREFIX_LEN;
+                size_t kl = (size_t)r->key_len - PREV_PREFIX_LEN;
+                mp_value *prow = NULL;
+                if (r->value_len >= 0) {
+                    size_t nv = mp_tprev_nvals(q->tprev);
+                    prow = mp_arena_alloc(&a, (nv + 1) * sizeof *prow);
+                    if (!prow) {
+                        rc = mp_error_set(e, MP_ENOMEM, "out of memory");
+                        break;
+                    }
+                    if (mp_codec_decode(q->cl_prev, r->value, (size_t)r->value_len, &a, prow, e) < 0) {
+                        mp_error_prefix(e, "%s@%lld", q->changelog, (long long)r->offset);
+                        rc = MP_EFORMAT;
+                        break;
+                    }
+                }
+                rc = mp_tprev_put(q->tprev, k, kl, prow, e);
+                continue;
+            }
             if (r->value_len < 0) {
                 /* An evicted window's tombstone. */
                 if (mp_codec_decode(q->cl_key, r->key, (size_t)r->key_len, &a, row, e) >= 0) {
@@ -177,6 +219,12 @@ static int changelog_restore(mp_pquery *q, mp_error *e)
     mp_log_fetch_result_free(&fr);
     mp_arena_free(&a);
     free(row);
+    /* What was restored is already in the changelog. */
+    const void *pk;
+    size_t pkl;
+    const mp_value *pr;
+    while (q->tprev && mp_tprev_take_change(q->tprev, &pk, &pkl, &pr))
+        ;
     return rc;
 }
 
@@ -496,6 +544,53 @@ static int session_record(mp_pquery *q, mp_value *row, int64_t *stream_time, mp_
     return 0;
 }
 
+/* One record of an aggregation over a table: the previous row's group
+ * (after the row left it) and the new row's group (after it joined),
+ * each a row of the result, or a tombstone where HAVING refuses it.
+ * row: NULL for a deletion. Negative only when the query cannot go on. */
+static int table_agg_record(mp_pquery *q, const mp_record *r, mp_value *row, mp_fn_ctx *cx,
+                            mp_value *out, const size_t *slot, mp_buf *kb, mp_buf *vb,
+                            mp_record **recs, size_t *cap, size_t *nout, int32_t part,
+                            mp_error *e)
+{
+    const mp_splan *p = &q->plan;
+    const char *topic = p->src->topic;
+    int64_t ts = r->timestamp;
+    mp_tagg_out to;
+    if (mp_tagg_update(q->agg, q->tprev, r->key, (size_t)r->key_len, row, ts, cx, &to, e) < 0)
+        record_error(q, topic, part, r->offset, e->msg);
+    if (reserve(recs, cap, *nout + to.n + 1)) {
+        mp_error_set(e, MP_ENOMEM, "out of memory");
+        fail_query(q, q->sink->topic, e);
+        return MP_ENOMEM;
+    }
+    for (size_t k = 0; k < to.n; k++) {
+        mp_value *orow = to.rows[k];
+        int tombstone = 0;
+        if (p->having) {
+            int ok = mp_sql_eval_cond(p->having, orow, cx);
+            if (ok < 0)
+                record_error(q, topic, part, r->offset, e->msg);
+            tombstone = ok <= 0;
+        }
+        for (size_t c = 0; c < p->nout; c++) {
+            mp_value v;
+            if (mp_sql_eval(p->proj[c], orow, cx, &v) < 0)
+                record_error(q, topic, part, r->offset, e->msg);
+            out[slot[c]] = v;
+        }
+        mp_record *nr = &(*recs)[*nout];
+        if (encode_row(q->sink, out, kb, vb, nr, ts, e)) {
+            record_error(q, topic, part, r->offset, e->msg);
+            continue;
+        }
+        if (tombstone)
+            nr->value_len = -1;
+        (*nout)++;
+    }
+    return 0;
+}
+
 static void *run(void *arg)
 {
     mp_pquery *q = arg;
@@ -572,8 +667,8 @@ static void *run(void *arg)
                     record_error(q, src->topic, p, r->offset, e.msg);
                     continue;
                 }
-                if (drop && r->key_len < 0)
-                    continue;
+                if ((drop || q->tprev) && r->key_len < 0)
+                    continue; /* a table's row needs a key */
                 if (q->plan.where && !drop) {
                     int ok = mp_sql_eval_cond(q->plan.where, row, &cx);
                     if (ok < 0) {
@@ -582,6 +677,12 @@ static void *run(void *arg)
                     if (ok <= 0 && !is_table)
                         continue;
                     drop = ok <= 0;
+                }
+                if (q->tprev) {
+                    if (table_agg_record(q, r, drop ? NULL : row, &cx, out, slot, &kb, &vb, &recs,
+                                         &cap, &nout, p, &e) < 0)
+                        goto done;
+                    continue;
                 }
                 if (q->plan.session) {
                     int rc = session_record(q, row, &stream_time, &cx, out, slot, &kb, &vb, &recs,
@@ -709,6 +810,36 @@ static void *run(void *arg)
                                             .value = (const uint8_t *)(uintptr_t)v0,
                                             .value_len = gs ? (int32_t)(cvb.len - v0) : -1};
             }
+            /* The table's previous rows that changed, in the same batch as
+             * the groups and the position marker, so a restart never has
+             * one without the other. */
+            const void *pk;
+            size_t pkl;
+            const mp_value *pr;
+            while (!atomic_load(&q->failed) && q->tprev &&
+                   mp_tprev_take_change(q->tprev, &pk, &pkl, &pr)) {
+                size_t k0 = ckb.len, v0 = cvb.len;
+                if (reserve(&clrecs, &clcap, ncl + 2)) {
+                    mp_error_set(&e, MP_ENOMEM, "out of memory");
+                    fail_query(q, q->changelog, &e);
+                    break;
+                }
+                mp_buf_append(&ckb, PREV_PREFIX, PREV_PREFIX_LEN);
+                mp_buf_append(&ckb, pk, pkl);
+                if (pr && mp_codec_encode(q->cl_prev, pr, &cvb, &e)) {
+                    fail_query(q, q->changelog, &e);
+                    break;
+                }
+                clrecs[ncl++] = (mp_record){.timestamp = -1,
+                                            .key = (const uint8_t *)(uintptr_t)k0,
+                                            .key_len = (int32_t)(ckb.len - k0),
+                                            .value = (const uint8_t *)(uintptr_t)v0,
+                                            .value_len = pr ? (int32_t)(cvb.len - v0) : -1};
+            }
+            if (ckb.oom || cvb.oom) {
+                mp_error_set(&e, MP_ENOMEM, "out of memory");
+                fail_query(q, q->changelog, &e);
+            }
             if (atomic_load(&q->failed))
                 break;
             if (reserve(&clrecs, &clcap, ncl + 1))
@@ -790,6 +921,9 @@ static void pquery_free(mp_pquery *q)
     free(q->resume);
     mp_aggregator_free(q->agg);
     mp_sessions_free(q->sess);
+    mp_tprev_free(q->tprev);
+    mp_codec_destroy(q->cl_prev);
+    mp_schema_destroy(q->cl_prev_schema);
     mp_codec_destroy(q->cl_key);
     mp_codec_destroy(q->cl_value);
     mp_schema_destroy(q->cl_schema);
@@ -825,6 +959,7 @@ int mp_pquery_start(mp_engine *en, const char *id, const char *sql, mp_splan *pl
     if (q->plan.grouped &&
         ((rc = q->plan.session ? mp_sessions_new(&q->plan, 1, &q->sess, e)
                                : mp_aggregator_new(&q->plan, &q->agg, e)) ||
+         (q->plan.src->kind == MP_SRC_TABLE && (rc = mp_tprev_new(&q->plan, 1, &q->tprev, e))) ||
          (rc = changelog_setup(q, e)) || (rc = changelog_restore(q, e)))) {
         *plan = q->plan;
         pquery_free(q);

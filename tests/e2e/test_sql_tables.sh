@@ -37,6 +37,28 @@ expect_out "^\| [0-9-]+ +\| 0 +\| .* +\| \{\"OWNER\":\"ann\"\}" "a matching row"
 expect_exit 0 "SHOW QUERIES" -- sql -e "SHOW QUERIES;"
 expect_out "CTAS_RICH_.*RICH" "listed"
 
+# ---- GROUP BY over a table -------------------------------------------------
+# A push query: the update of key 1 within ann's group replaces its row
+# (ann counted once, with the new balance), never adds to it.
+expect_exit 0 "push query grouping a table" -- sql -e "SET 'auto.offset.reset'='earliest';
+  SELECT owner, COUNT(*) AS n, SUM(balance) AS total FROM acc GROUP BY owner EMIT CHANGES LIMIT 3;"
+expect_out "^\| ann +\| 1 +\| 150.0 +\|" "first row of ann"
+expect_out "^\| bo +\| 1 +\| 20.0 +\|" "bo"
+expect_out "^\| ann +\| 1 +\| 10.0 +\|" "ann's update replaces its row"
+grep -Eq "^\| ann +\| 2 " "$T/out" && bad "an update counted twice" || ok
+# Persistent, across a restart: the previous rows come back from the
+# changelog, so an update after the restart still leaves its old group.
+expect_exit 0 "CTAS grouping a table" -- sql --run-for 2 -e "SET 'auto.offset.reset'='earliest';
+  CREATE TABLE per_owner AS SELECT owner, COUNT(*) AS n, SUM(balance) AS total FROM acc GROUP BY owner;"
+expect_exit 0 "key 1 moves to bo after a restart" -- sql --run-for 2 -e "INSERT INTO acc (id, owner, balance) VALUES (1, 'bo', 5.0);"
+expect_exit 0 "a new group after another restart" -- sql --run-for 2 -e "INSERT INTO acc (id, owner, balance) VALUES (3, 'cy', 1.0);"
+expect_exit 0 "the grouped table's topic" -- sql --run-for 2 -e "PRINT 'PER_OWNER' FROM BEGINNING LIMIT 6;"
+[ "$(grep -c '^|' "$T/out")" -eq 7 ] && ok || bad "six records: $(cat "$T/out")"
+expect_out '^\| [0-9-]+ +\| 0 +\| ann +\| \{"N":0,"TOTAL":0\.0\}' "ann's group emptied, count 0"
+expect_out '^\| [0-9-]+ +\| 0 +\| bo +\| \{"N":2,"TOTAL":25\.0\}' "bo's group gained key 1"
+expect_out '^\| [0-9-]+ +\| 0 +\| cy +\| \{"N":1,"TOTAL":1\.0\}' "a new group"
+grep -q '"N":3' "$T/out" && bad "a row counted twice after the restart" || ok
+
 # ---- errors ----------------------------------------------------------------
 expect_exit 2 "CSAS from a table" -- sql -e "CREATE STREAM s AS SELECT * FROM acc;"
 expect_err "line 1:1: Invalid result type\. Your SELECT query produces a TABLE\. Please use CREATE TABLE AS SELECT statement instead\." "ksqlDB's error"
@@ -44,8 +66,12 @@ expect_exit 2 "CTAS from a stream without GROUP BY" -- sql -e "CREATE TABLE t AS
 expect_err "Invalid result type\. Your SELECT query produces a STREAM\. Please use CREATE STREAM AS SELECT statement instead\." "ksqlDB's error"
 expect_exit 2 "CTAS from a table without its key" -- sql -e "CREATE TABLE t AS SELECT owner FROM acc;"
 expect_err "Key missing from projection \(ie, SELECT\)\. The query used to build \`T\` must include the key column ID in its projection \(eg, SELECT ID\.\.\.\)\." "ksqlDB's error"
-expect_exit 2 "GROUP BY over a table" -- sql -e "SELECT owner, COUNT(*) FROM acc GROUP BY owner EMIT CHANGES;"
-expect_err "line 1:[0-9]+: GROUP BY over a table is not supported yet" "refused"
+expect_exit 2 "aggregates without undo over a table" -- sql -e "SELECT owner, MIN(balance), COUNT(*), MAX(balance), LATEST_BY_OFFSET(balance), MIN(id) FROM acc GROUP BY owner EMIT CHANGES;"
+expect_err "^error: line 1:15: The aggregation functions MIN, MAX and LATEST_BY_OFFSET cannot be applied to a table source, only to a stream source\.$" "ksqlDB's error, each name once"
+expect_exit 2 "one aggregate without undo" -- sql -e "CREATE TABLE t AS SELECT owner, COUNT(*), TOPK(balance, 2) FROM acc GROUP BY owner;"
+expect_err "line 1:43: The aggregation function TOPK cannot be applied to a table source, only to a stream source\." "singular"
+expect_exit 2 "a window over a table" -- sql -e "SELECT owner, COUNT(*) FROM acc WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY owner EMIT CHANGES;"
+expect_err "line 1:29: Windowing not supported for table aggregations\." "ksqlDB's error"
 expect_exit 0 "nothing was created by the failures" -- sql -e "SHOW TABLES; SHOW STREAMS;"
 grep -Eq "^\| (S|T) " "$T/out" && bad "a failed statement created something" || ok
 finish
