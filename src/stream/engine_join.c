@@ -257,7 +257,8 @@ static size_t side_col(const jrun *j, int side) { return side ? j->p->rcol : j->
 
 static int is_outer_side(const mp_splan *p, int side)
 {
-    return p->jtype == MP_SQL_JOIN_FULL || (p->jtype == MP_SQL_JOIN_LEFT && side == 0);
+    return p->jtype == MP_SQL_JOIN_FULL || (p->jtype == MP_SQL_JOIN_LEFT && side == 0) ||
+           (p->jtype == MP_SQL_JOIN_RIGHT && side == 1);
 }
 
 /* WHERE, projection and hand-over of one joined row. */
@@ -348,6 +349,8 @@ static int tt_exists(const mp_splan *p, int have_l, int have_r)
         return have_l && have_r;
     case MP_SQL_JOIN_LEFT:
         return have_l;
+    case MP_SQL_JOIN_RIGHT:
+        return have_r;
     default:
         return have_l || have_r;
     }

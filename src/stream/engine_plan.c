@@ -247,9 +247,6 @@ static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error
                             "stream-table join. Got %s %s %s.", j->source.pos.line, j->source.pos.col,
                             j->type == MP_SQL_JOIN_FULL ? "full-outer" : "right-outer", lq,
                             join_words(j->type), rq);
-    if (j->type == MP_SQL_JOIN_RIGHT)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: RIGHT JOIN is not supported yet; swap the "
-                            "sources and use LEFT JOIN", j->source.pos.line, j->source.pos.col);
     if (p->jkind == MP_JOIN_STREAM_STREAM && !j->has_within)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: Stream-Stream joins must have a WITHIN clause "
                             "specified. None was provided.", j->source.pos.line, j->source.pos.col);
@@ -408,7 +405,8 @@ static int add_join_star(mp_splan *p, int side, mp_error *e)
 }
 
 /* The result's key: ROWKEY for a FULL OUTER join, else the left join
- * column if selected, else the right one (ksqlDB's choice). The slot of
+ * column if selected, else the right one (ksqlDB's choice; a RIGHT join
+ * prefers the right one, which is never NULL). The slot of
  * each output column that is a plain column is in colslot (SIZE_MAX for
  * others). */
 static void mark_join_key(mp_splan *p, const size_t *colslot)
@@ -418,6 +416,9 @@ static void mark_join_key(mp_splan *p, const size_t *colslot)
     if (p->has_rowkey) {
         want[0] = MP_ROW_PSEUDO;
         nwant = 1;
+    } else if (p->jtype == MP_SQL_JOIN_RIGHT) {
+        want[0] = p->rbase + p->rcol;
+        want[1] = p->lbase + p->lcol;
     }
     for (size_t w = 0; w < nwant; w++)
         for (size_t i = 0; i < p->nout; i++)

@@ -52,6 +52,8 @@ join_err "table-stream order" "line 1:15: Invalid join order: table-stream joins
     "SELECT * FROM users u JOIN pageviews pv ON pv.userid = u.userid EMIT CHANGES;"
 join_err "FULL OUTER stream-table" "line 1:44: Invalid join type: full-outer join not supported for stream-table join\. Got PV \[FULL\] OUTER JOIN U\." \
     "SELECT * FROM pageviews pv FULL OUTER JOIN users u ON pv.userid = u.userid EMIT CHANGES;"
+join_err "RIGHT stream-table" "line 1:45: Invalid join type: right-outer join not supported for stream-table join\. Got PV RIGHT \[OUTER\] JOIN U\." \
+    "SELECT * FROM pageviews pv RIGHT OUTER JOIN users u ON pv.userid = u.userid EMIT CHANGES;"
 join_err "table side not on its key" "line 1:44: Invalid join condition: stream-table joins require to join on the table's primary key\. Got PAGEVIEWS\.USERID = USERS\.NAME\." \
     "SELECT * FROM pageviews pv JOIN users u ON pv.userid = u.name EMIT CHANGES;"
 join_err "types differ" "line 1:59: Invalid join condition: types don't match\\. Got PV\\.VIEWTIME\\{BIGINT\\} = V\\.USERID\\{STRING\\}\\." \
