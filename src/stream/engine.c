@@ -635,10 +635,11 @@ static int exec_drop(mp_engine *en, const mp_sql_stmt *st, const char *sql, cons
             return mp_error_set(e, MP_EINVAL, "cannot drop %s: query %s writes to it; TERMINATE %s first",
                                 st->name, mp_pquery_id(en->queries[i]), mp_pquery_id(en->queries[i]));
     for (size_t i = 0; i < en->nqueries; i++)
-        if (!strcmp(mp_pquery_source(en->queries[i]), st->name) ||
-            (mp_pquery_source2(en->queries[i]) && !strcmp(mp_pquery_source2(en->queries[i]), st->name)))
-            return mp_error_set(e, MP_EINVAL, "cannot drop %s: query %s reads from it; TERMINATE %s first",
-                                st->name, mp_pquery_id(en->queries[i]), mp_pquery_id(en->queries[i]));
+        for (size_t k = 0; mp_pquery_source_at(en->queries[i], k); k++)
+            if (!strcmp(mp_pquery_source_at(en->queries[i], k), st->name))
+                return mp_error_set(e, MP_EINVAL, "cannot drop %s: query %s reads from it; TERMINATE "
+                                    "%s first", st->name, mp_pquery_id(en->queries[i]),
+                                    mp_pquery_id(en->queries[i]));
     int rc = append_command(en, sql, e);
     if (rc)
         return rc;
@@ -818,9 +819,10 @@ static int exec_describe(mp_engine *en, const mp_sql_stmt *st, const mp_engine_s
         cells q = {0};
         for (size_t i = 0; i < en->nqueries; i++) {
             const mp_pquery *pq = en->queries[i];
-            const char *src2 = mp_pquery_source2(pq);
-            if (strcmp(mp_pquery_sink(pq), s->name) && strcmp(mp_pquery_source(pq), s->name) &&
-                (!src2 || strcmp(src2, s->name)))
+            int reads = 0;
+            for (size_t k = 0; mp_pquery_source_at(pq, k); k++)
+                reads |= !strcmp(mp_pquery_source_at(pq, k), s->name);
+            if (strcmp(mp_pquery_sink(pq), s->name) && !reads)
                 continue;
             uint64_t in, out, err;
             mp_pquery_stats(pq, &in, &out, &err);

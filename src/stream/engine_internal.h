@@ -30,6 +30,20 @@ typedef enum mp_join_kind {
     MP_JOIN_TABLE_TABLE,
 } mp_join_kind;
 
+/* A join of more than two sources is a left-deep chain: the first two
+ * sources are joined as a two-way join, then each step joins the result
+ * so far with one more table on a column of an earlier source. */
+typedef struct mp_join_step {
+    mp_source *src;        /* a table; borrowed from the catalog */
+    char *qual;            /* its alias (or name) */
+    mp_sql_join_type jtype;
+    size_t lslot;          /* the left join column: a slot of an earlier source */
+    size_t rcol;           /* the join column in src's schema (its key) */
+    size_t base;           /* first slot of src's columns */
+    int rekey;             /* lslot is not what the result so far is keyed by:
+                            * ksqlDB repartitions, which drops NULL keys */
+} mp_join_step;
+
 typedef struct mp_prop {
     char *name, *value;
 } mp_prop;
@@ -115,6 +129,18 @@ typedef struct mp_splan {
      * without, they are emitted at once (ksqlDB's older behaviour). */
     int64_t within_before, within_after, join_grace;
     int has_grace;
+    /* Joins of more than two sources: the steps after the first join,
+     * whose columns follow the right source's in the scope. After a
+     * stream result, each is a lookup as of the result's time (INNER or
+     * LEFT); after a table-table join, every table is joined on the same
+     * primary key and a change to any re-evaluates the key's result. */
+    size_t nsteps;
+    mp_join_step *steps;
+    /* The result's viable key columns (slots), in source order: ROWKEY
+     * for a two-way FULL OUTER join, else the join columns the result is
+     * keyed by (all of a chain on one key); the first selected is the key. */
+    size_t njkeys;
+    size_t *jkeys;
     /* Table functions in the select list (EXPLODE): their slots follow the
      * input scope (and the aggregate slots, which never coexist with
      * them); each input row gives as many output rows as the longest
@@ -347,6 +373,9 @@ const char *mp_pquery_sink(const mp_pquery *q);
 const char *mp_pquery_source(const mp_pquery *q);
 /* A join's right source, or NULL. */
 const char *mp_pquery_source2(const mp_pquery *q);
+/* Source k of the query (0: the FROM source, 1: a join's right source,
+ * then a multi-way join's further sources), or NULL past the last. */
+const char *mp_pquery_source_at(const mp_pquery *q, size_t k);
 void mp_pquery_stats(const mp_pquery *q, uint64_t *in, uint64_t *out, uint64_t *errors);
 /* 1 when a write failed and the query stopped (status ERROR). */
 int mp_pquery_failed(const mp_pquery *q);

@@ -237,6 +237,7 @@ typedef struct jrun {
     const mp_join_io *io;
     int emitting;      /* 0 while rebuilding state */
     jtable tab[2];     /* table inputs */
+    jtable *xtab;      /* a multi-way join's further tables (p->nsteps) */
     sbuf buf[2];       /* stream-stream inputs */
     int64_t stream_time;
     uint64_t seq;
@@ -255,9 +256,48 @@ static const mp_source *side_src(const jrun *j, int side) { return side ? j->p->
 
 static size_t side_col(const jrun *j, int side) { return side ? j->p->rcol : j->p->lcol; }
 
+/* Sources of a multi-way join: 0 left, 1 right, 2 + k step k. */
+static const mp_source *any_src(const jrun *j, int side)
+{
+    return side < 2 ? side_src(j, side) : j->p->steps[side - 2].src;
+}
+
+static size_t any_col(const jrun *j, int side)
+{
+    return side < 2 ? side_col(j, side) : j->p->steps[side - 2].rcol;
+}
+
+static size_t any_base(const jrun *j, int side)
+{
+    return side == 0 ? j->p->lbase : side == 1 ? j->p->rbase : j->p->steps[side - 2].base;
+}
+
+static jtable *any_tab(jrun *j, int side) { return side < 2 ? &j->tab[side] : &j->xtab[side - 2]; }
+
+/* After a stream result: each further table is looked up by its join
+ * column's value in the row so far. 0: the row is dropped (an INNER step
+ * without a match, or a NULL key that ksqlDB's repartition drops). */
+static int lookup_steps(jrun *j)
+{
+    const mp_splan *p = j->p;
+    for (size_t k = 0; k < p->nsteps; k++) {
+        const mp_join_step *st = &p->steps[k];
+        const mp_value *key = &j->jrow[st->lslot];
+        if (key->null && st->rekey)
+            return 0;
+        trow *r = key->null ? NULL : jtable_find(&j->xtab[k], key, mp_values_hash(key, 1));
+        if (!r && st->jtype == MP_SQL_JOIN_INNER)
+            return 0;
+        for (size_t i = 0; i < st->src->schema->ncols; i++)
+            j->jrow[st->base + i] = r ? r->cols[i] : mp_v_null_of(st->src->schema->cols[i].type);
+    }
+    return 1;
+}
+
 static int is_outer_side(const mp_splan *p, int side)
 {
-    return p->jtype == MP_SQL_JOIN_FULL || (p->jtype == MP_SQL_JOIN_LEFT && side == 0);
+    return p->jtype == MP_SQL_JOIN_FULL || (p->jtype == MP_SQL_JOIN_LEFT && side == 0) ||
+           (p->jtype == MP_SQL_JOIN_RIGHT && side == 1);
 }
 
 /* WHERE, projection and hand-over of one joined row. */
@@ -267,6 +307,8 @@ static int emit(jrun *j, int64_t ts, int tombstone)
         return 0;
     const mp_splan *p = j->p;
     mp_fn_ctx cx = {&j->arena, j->e};
+    if (p->nsteps && p->jkind != MP_JOIN_TABLE_TABLE && !lookup_steps(j))
+        return 0;
     j->jrow[MP_ROW_ROWTIME] = mp_v_bigint(ts);
     if (p->where && !tombstone) {
         int ok = mp_sql_eval_cond(p->where, j->jrow, &cx);
@@ -348,6 +390,8 @@ static int tt_exists(const mp_splan *p, int have_l, int have_r)
         return have_l && have_r;
     case MP_SQL_JOIN_LEFT:
         return have_l;
+    case MP_SQL_JOIN_RIGHT:
+        return have_r;
     default:
         return have_l || have_r;
     }
@@ -389,6 +433,75 @@ static int table_table(jrun *j, int side, const mp_value *cols, int64_t ts, int 
     j->jrow[p->rbase + p->rcol] = *key;
     if (p->has_rowkey)
         j->jrow[MP_ROW_PSEUDO] = *key;
+    return emit(j, ts, 1);
+}
+
+/* A chain of tables on one primary key: which sources' rows are in the
+ * key's result (inc), and whether it exists. */
+static int chain_eval(jrun *j, const mp_value *key, uint64_t h, trow **rows, int *inc)
+{
+    const mp_splan *p = j->p;
+    int n = 2 + (int)p->nsteps;
+    for (int s = 0; s < n; s++)
+        rows[s] = jtable_find(any_tab(j, s), key, h);
+    int ex = tt_exists(p, rows[0] != NULL, rows[1] != NULL);
+    inc[0] = ex && rows[0];
+    inc[1] = ex && rows[1];
+    for (size_t k = 0; k < p->nsteps; k++) {
+        int have = rows[2 + k] != NULL;
+        mp_sql_join_type t = p->steps[k].jtype;
+        int now = t == MP_SQL_JOIN_INNER ? ex && have : t == MP_SQL_JOIN_LEFT ? ex : have;
+        if (!now || !ex)
+            for (int s = 0; s < 2 + (int)k; s++)
+                inc[s] = 0;
+        inc[2 + k] = now && have;
+        ex = now;
+    }
+    return ex;
+}
+
+/* Table-table with further tables: every change to any of them
+ * re-evaluates the key's result, as table_table does for two. */
+static int table_chain(jrun *j, int side, const mp_value *cols, int64_t ts, int tombstone,
+                       int32_t partition, int64_t offset)
+{
+    const mp_splan *p = j->p;
+    int n = 2 + (int)p->nsteps;
+    const mp_value *key = &cols[any_col(j, side)];
+    if (key->null)
+        return 0;
+    uint64_t h = mp_values_hash(key, 1);
+    trow **rows = mp_arena_alloc(&j->arena, (size_t)n * sizeof *rows);
+    int *inc = mp_arena_alloc(&j->arena, (size_t)n * sizeof *inc);
+    if (!rows || !inc)
+        return mp_error_set(j->e, MP_ENOMEM, "out of memory");
+    int before = chain_eval(j, key, h, rows, inc);
+    if (tombstone) {
+        if (!rows[side])
+            return 0;
+        jtable_del(any_tab(j, side), key);
+    } else if (jtable_put(any_tab(j, side), key, cols, ts)) {
+        return mp_error_set(j->e, MP_ENOMEM, "out of memory");
+    }
+    int after = chain_eval(j, key, h, rows, inc);
+    if (!after && !before)
+        return 0;
+    j->jrow[MP_ROW_ROWPARTITION] = mp_v_int(partition);
+    j->jrow[MP_ROW_ROWOFFSET] = mp_v_bigint(offset);
+    int64_t rts = ts;
+    for (int s = 0; s < n; s++) {
+        const mp_source *src = any_src(j, s);
+        int in = after && inc[s];
+        for (size_t i = 0; i < src->schema->ncols; i++)
+            j->jrow[any_base(j, s) + i] = in ? rows[s]->cols[i] : mp_v_null_of(src->schema->cols[i].type);
+        if (in && rows[s]->ts > rts)
+            rts = rows[s]->ts;
+    }
+    if (after)
+        return emit(j, rts, 0);
+    /* Gone: only the key is meant; every join column holds it. */
+    for (int s = 0; s < n; s++)
+        j->jrow[any_base(j, s) + any_col(j, s)] = *key;
     return emit(j, ts, 1);
 }
 
@@ -575,6 +688,20 @@ static int process(jrun *j, jpart *pt, const mp_record *rec)
     }
     const mp_value *cols = j->srow + MP_ROW_PSEUDO;
     int64_t ts = j->srow[MP_ROW_ROWTIME].u.i64;
+    if (p->nsteps && p->jkind == MP_JOIN_TABLE_TABLE)
+        return table_chain(j, pt->side, cols, ts, tombstone, pt->partition, rec->offset);
+    if (pt->side >= 2) {
+        /* A further table of a stream result: only kept for lookups. */
+        const mp_value *key = &cols[any_col(j, pt->side)];
+        if (key->null)
+            return 0;
+        if (tombstone) {
+            jtable_del(any_tab(j, pt->side), key);
+            return 0;
+        }
+        return jtable_put(any_tab(j, pt->side), key, cols, ts) ? mp_error_set(j->e, MP_ENOMEM, "out of memory")
+                                                               : 0;
+    }
     switch (p->jkind) {
     case MP_JOIN_STREAM_TABLE:
         return stream_table(j, pt->side, cols, ts, tombstone, pt->partition, rec->offset);
@@ -704,6 +831,10 @@ static void jrun_free(jrun *j)
         if (j->buf[s].buckets)
             sbuf_free(&j->buf[s]);
     }
+    for (size_t k = 0; j->xtab && k < j->p->nsteps; k++)
+        if (j->xtab[k].buckets)
+            jtable_free(&j->xtab[k]);
+    free(j->xtab);
     mp_arena_free(&j->arena);
 }
 
@@ -716,11 +847,20 @@ static int jrun_init(jrun *j, mp_engine *en, const mp_splan *p, const mp_join_io
     j->e = e;
     j->stream_time = INT64_MIN;
     mp_arena_init(&j->arena, 0);
-    int32_t lp = p->src->partitions > 0 ? p->src->partitions : 1;
-    int32_t rp = p->rsrc->partitions > 0 ? p->rsrc->partitions : 1;
-    j->nparts = (size_t)lp + (size_t)rp;
-    size_t widest = p->src->schema->ncols > p->rsrc->schema->ncols ? p->src->schema->ncols
-                                                                   : p->rsrc->schema->ncols;
+    int nsrc = 2 + (int)p->nsteps;
+    size_t widest = 0;
+    j->nparts = 0;
+    for (int s = 0; s < nsrc; s++) {
+        const mp_source *src = any_src(j, s);
+        j->nparts += (size_t)(src->partitions > 0 ? src->partitions : 1);
+        if (src->schema->ncols > widest)
+            widest = src->schema->ncols;
+    }
+    if (p->nsteps && !(j->xtab = calloc(p->nsteps, sizeof *j->xtab)))
+        return mp_error_set(e, MP_ENOMEM, "out of memory");
+    for (size_t k = 0; k < p->nsteps; k++)
+        if (jtable_init(&j->xtab[k], p->steps[k].src->schema->ncols))
+            return mp_error_set(e, MP_ENOMEM, "out of memory");
     j->parts = calloc(j->nparts, sizeof *j->parts);
     j->pos = calloc(j->nparts, sizeof *j->pos);
     /* + 2: a windowed table's WINDOWSTART and WINDOWEND. */
@@ -738,9 +878,9 @@ static int jrun_init(jrun *j, mp_engine *en, const mp_splan *p, const mp_join_io
             return mp_error_set(e, MP_ENOMEM, "out of memory");
     }
     size_t k = 0;
-    for (int s = 0; s < 2; s++) {
-        const mp_source *src = s ? p->rsrc : p->src;
-        int32_t np = s ? rp : lp;
+    for (int s = 0; s < nsrc; s++) {
+        const mp_source *src = any_src(j, s);
+        int32_t np = src->partitions > 0 ? src->partitions : 1;
         for (int32_t q = 0; q < np; q++, k++)
             j->parts[k] = (jpart){.src = src, .side = s, .partition = q, .limit = -1};
     }

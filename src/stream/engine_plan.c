@@ -16,6 +16,10 @@ void mp_splan_free(mp_splan *p)
     free(p->scope);
     free(p->lqual);
     free(p->rqual);
+    for (size_t k = 0; k < p->nsteps; k++)
+        free(p->steps[k].qual);
+    free(p->steps);
+    free(p->jkeys);
     mp_sql_cexpr_free(p->where);
     for (size_t i = 0; i < p->ngroup; i++)
         mp_sql_cexpr_free(p->group[i]);
@@ -149,15 +153,33 @@ static const char *join_words(mp_sql_join_type t)
     }
 }
 
-/* Which side a slot of the joined scope belongs to: 0 left, 1 right, -1
- * neither (pseudo columns, ROWKEY). */
+/* The source a slot of the joined scope belongs to: 0 left, 1 right,
+ * 2 + k step k of a multi-way join, -1 none (pseudo columns, ROWKEY). */
 static int slot_side(const mp_splan *p, size_t slot)
 {
+    for (size_t k = p->nsteps; k-- > 0;)
+        if (slot >= p->steps[k].base)
+            return 2 + (int)k;
     if (slot >= p->rbase)
         return 1;
     if (slot >= p->lbase)
         return 0;
     return -1;
+}
+
+static const mp_source *side_source(const mp_splan *p, int side)
+{
+    return side == 0 ? p->src : side == 1 ? p->rsrc : p->steps[side - 2].src;
+}
+
+static const char *side_qual(const mp_splan *p, int side)
+{
+    return side == 0 ? p->lqual : side == 1 ? p->rqual : p->steps[side - 2].qual;
+}
+
+static size_t side_base(const mp_splan *p, int side)
+{
+    return side == 0 ? p->lbase : side == 1 ? p->rbase : p->steps[side - 2].base;
 }
 
 /* The scope slot a column reference names, or a bind error. */
@@ -185,10 +207,11 @@ static int column_slot(const mp_splan *p, const mp_sql_expr *x, size_t *slot, mp
 }
 
 /* "L.A = R.B" with source names, as ksqlDB words join conditions. */
-static void condition_text(const mp_splan *p, char *buf, size_t n)
+static void condition_text(const mp_source *l, size_t lcol, const mp_source *r, size_t rcol,
+                           char *buf, size_t n)
 {
-    snprintf(buf, n, "%s.%s = %s.%s", p->src->name, p->src->schema->cols[p->lcol].name,
-             p->rsrc->name, p->rsrc->schema->cols[p->rcol].name);
+    snprintf(buf, n, "%s.%s = %s.%s", l->name, l->schema->cols[lcol].name, r->name,
+             r->schema->cols[rcol].name);
 }
 
 static int only_key(const mp_source *s, size_t col)
@@ -204,13 +227,168 @@ static int dur_ms(mp_sql_duration d, int64_t *ms, const mp_sql_join *j, mp_error
     return 0;
 }
 
-/* Checks the sources and the ON condition of a join and builds its scope. */
+/* The two column slots an ON condition compares (one equality of two
+ * columns: ksqlDB's restriction here). */
+static int on_slots(const mp_splan *p, const mp_sql_expr *on, size_t slots[2], mp_error *e)
+{
+    int rc;
+    if (on->kind != MP_SQL_EXPR_BINARY || on->op < MP_SQL_OP_EQ || on->op > MP_SQL_OP_GE) {
+        mp_buf b = {0};
+        mp_sql_expr_print(on, 0, &b);
+        rc = mp_error_set(e, MP_EINVAL, "line %u:%u: Unsupported join expression: %s", on->pos.line,
+                          on->pos.col, b.data ? b.data : "?");
+        mp_buf_free(&b);
+        return rc;
+    }
+    if (on->op != MP_SQL_OP_EQ)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Only equality join criteria is supported.",
+                            on->pos.line, on->pos.col);
+    const mp_sql_expr *sides[2] = {on->a, on->b};
+    for (int k = 0; k < 2; k++) {
+        if (sides[k]->kind != MP_SQL_EXPR_COLUMN)
+            return mp_error_set(e, MP_EINVAL, "line %u:%u: joining on an expression is not supported "
+                                "yet; join on a column of each source", sides[k]->pos.line,
+                                sides[k]->pos.col);
+        if ((rc = column_slot(p, sides[k], &slots[k], e)))
+            return rc;
+    }
+    return 0;
+}
+
+static int types_match(const mp_splan *p, const mp_sql_expr *on, size_t ls, size_t rs, mp_error *e)
+{
+    const mp_type *lt = p->scope[ls].type, *rt = p->scope[rs].type;
+    if (mp_type_equal(lt, rt))
+        return 0;
+    mp_buf a = {0}, b = {0};
+    mp_type_print(lt, &a);
+    mp_type_print(rt, &b);
+    int rc = mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join condition: types don't match. "
+                          "Got %s.%s{%s} = %s.%s{%s}.", on->pos.line, on->pos.col, p->scope[ls].source,
+                          p->scope[ls].name, a.data ? a.data : "?", p->scope[rs].source,
+                          p->scope[rs].name, b.data ? b.data : "?");
+    mp_buf_free(&a);
+    mp_buf_free(&b);
+    return rc;
+}
+
+/* Both inputs are read by one task here, but ksqlDB's rule stands so that
+ * statements move between the two unchanged. */
+static int copartitioned(const mp_source *l, const char *lq, const mp_source *r, const char *rq,
+                         const mp_sql_join *j, mp_error *e)
+{
+    if (l->partitions == r->partitions)
+        return 0;
+    return mp_error_set(e, MP_EINVAL, "line %u:%u: Can't join `%s` with `%s` since the number of "
+                        "partitions don't match. `%s` partitions = %d; `%s` partitions = %d. Please "
+                        "repartition either one so that the number of partitions match.",
+                        j->source.pos.line, j->source.pos.col, lq, rq, lq, (int)l->partitions, rq,
+                        (int)r->partitions);
+}
+
+static int add_key_candidate(mp_splan *p, size_t slot)
+{
+    for (size_t i = 0; i < p->njkeys; i++)
+        if (p->jkeys[i] == slot)
+            return 0;
+    size_t *k = realloc(p->jkeys, (p->njkeys + 1) * sizeof *k);
+    if (!k)
+        return MP_ENOMEM;
+    p->jkeys = k;
+    p->jkeys[p->njkeys++] = slot;
+    return 0;
+}
+
+/* Step k of a multi-way join: its ON condition, ksqlDB's checks, and the
+ * result's viable key columns. */
+static int plan_step(mp_splan *p, const mp_sql_join *j, size_t k, mp_error *e)
+{
+    mp_join_step *st = &p->steps[k];
+    int me = 2 + (int)k, rc;
+    size_t slots[2];
+    if ((rc = on_slots(p, j->on, slots, e)))
+        return rc;
+    int s0 = slot_side(p, slots[0]), s1 = slot_side(p, slots[1]);
+    const mp_sql_expr *on = j->on;
+    if (s0 < 0 || s1 < 0 || s0 == s1)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Each side of the join must reference exactly "
+                            "one source and not the same source. Left side references `%s` and right "
+                            "references `%s`", on->pos.line, on->pos.col,
+                            s0 < 0 ? "?" : side_qual(p, s0), s1 < 0 ? "?" : side_qual(p, s1));
+    if (s0 != me && s1 != me)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: A join criteria is expected to reference the "
+                            "source (`%s`) in the FROM clause, instead the right source references "
+                            "`%s` and the left source references `%s`", on->pos.line, on->pos.col,
+                            st->qual, side_qual(p, s1), side_qual(p, s0));
+    int other = s0 == me ? s1 : s0;
+    size_t lslot = s0 == me ? slots[1] : slots[0], rslot = s0 == me ? slots[0] : slots[1];
+    if (other > me)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Cannot build JOIN tree; neither source in the "
+                            "join is the FROM source or included in a previous JOIN: %s is joined "
+                            "after %s", on->pos.line, on->pos.col, side_qual(p, other), st->qual);
+    const mp_source *ls = side_source(p, other);
+    const char *lq = side_qual(p, other);
+    st->lslot = lslot;
+    st->rcol = rslot - st->base;
+    char cond[512];
+    condition_text(ls, lslot - side_base(p, other), st->src, st->rcol, cond, sizeof cond);
+    int stream_result = p->jkind != MP_JOIN_TABLE_TABLE;
+    if (st->src->kind == MP_SRC_STREAM) {
+        if (!stream_result)
+            return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join order: table-stream joins are "
+                                "not supported; only stream-table joins. Got %s %s %s.",
+                                j->source.pos.line, j->source.pos.col, lq, join_words(j->type), st->qual);
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: joining a third stream is not supported yet: "
+                            "after a stream-stream or stream-table join, join tables",
+                            j->source.pos.line, j->source.pos.col);
+    }
+    if (j->has_within)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: A window definition was provided for a %s "
+                            "join. These joins are not windowed. Please drop the window definition "
+                            "(ie, the WITHIN clause) and try to execute your join again.",
+                            j->source.pos.line, j->source.pos.col,
+                            stream_result ? "Stream-Table" : "Table-Table");
+    if (stream_result && (j->type == MP_SQL_JOIN_FULL || j->type == MP_SQL_JOIN_RIGHT))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join type: %s join not supported for "
+                            "stream-table join. Got %s %s %s.", j->source.pos.line, j->source.pos.col,
+                            j->type == MP_SQL_JOIN_FULL ? "full-outer" : "right-outer", lq,
+                            join_words(j->type), st->qual);
+    if (!stream_result && j->type == MP_SQL_JOIN_FULL)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: FULL OUTER JOIN after the first join of "
+                            "tables is not supported yet", j->source.pos.line, j->source.pos.col);
+    if (stream_result && !only_key(st->src, st->rcol))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join condition: stream-table joins "
+                            "require to join on the table's primary key. Got %s.", on->pos.line,
+                            on->pos.col, cond);
+    if (!stream_result && !only_key(st->src, st->rcol))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join condition: table-table joins "
+                            "require to join on the primary key of the right input table. Got %s.",
+                            on->pos.line, on->pos.col, cond);
+    if (!stream_result && !only_key(ls, lslot - side_base(p, other)))
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join condition: foreign-key "
+                            "table-table joins are not supported as part of n-way joins. Got %s.",
+                            on->pos.line, on->pos.col, cond);
+    if ((rc = types_match(p, on, lslot, rslot, e)) ||
+        (rc = copartitioned(ls, lq, st->src, st->qual, j, e)))
+        return rc;
+    /* The result is keyed by the join expression: when it is one the
+     * result was already keyed by, every one of them stays viable; else
+     * (a repartition in ksqlDB) only this join's two. */
+    int same = 0;
+    for (size_t i = 0; i < p->njkeys; i++)
+        same |= p->jkeys[i] == lslot;
+    st->rekey = !same;
+    if (!same)
+        p->njkeys = 0;
+    if (add_key_candidate(p, lslot) || add_key_candidate(p, rslot))
+        return mp_error_set(e, MP_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Checks the sources and the ON conditions of a join and builds its scope. */
 static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error *e)
 {
     const mp_sql_join *j = &q->joins[0];
-    if (q->njoins > 1)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: joins of more than two sources are not "
-                            "supported yet", q->joins[1].source.pos.line, q->joins[1].source.pos.col);
     if (q->has_group_by || q->window)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: GROUP BY over a join is not supported yet; "
                             "write the join into a stream with CREATE STREAM AS SELECT and aggregate "
@@ -247,9 +425,6 @@ static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error
                             "stream-table join. Got %s %s %s.", j->source.pos.line, j->source.pos.col,
                             j->type == MP_SQL_JOIN_FULL ? "full-outer" : "right-outer", lq,
                             join_words(j->type), rq);
-    if (j->type == MP_SQL_JOIN_RIGHT)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: RIGHT JOIN is not supported yet; swap the "
-                            "sources and use LEFT JOIN", j->source.pos.line, j->source.pos.col);
     if (p->jkind == MP_JOIN_STREAM_STREAM && !j->has_within)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: Stream-Stream joins must have a WITHIN clause "
                             "specified. None was provided.", j->source.pos.line, j->source.pos.col);
@@ -259,6 +434,9 @@ static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error
                             "(ie, the WITHIN clause) and try to execute your join again.",
                             j->source.pos.line, j->source.pos.col,
                             p->jkind == MP_JOIN_STREAM_TABLE ? "Stream-Table" : "Table-Table");
+    if (p->jkind == MP_JOIN_TABLE_TABLE && j->type == MP_SQL_JOIN_FULL && q->njoins > 1)
+        return mp_error_set(e, MP_EINVAL, "line %u:%u: FULL OUTER JOIN of tables followed by more "
+                            "joins is not supported yet", j->source.pos.line, j->source.pos.col);
     int rc;
     if (j->has_within) {
         if ((rc = dur_ms(j->before, &p->within_before, j, e)) ||
@@ -279,6 +457,36 @@ static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error
     p->lbase = MP_ROW_PSEUDO + (p->has_rowkey ? 1 : 0);
     p->rbase = p->lbase + l->schema->ncols;
     p->nscope = p->rbase + r->schema->ncols;
+    /* The further sources of a multi-way join: tables after the first
+     * two, each once. */
+    if (q->njoins > 1) {
+        p->nsteps = q->njoins - 1;
+        if (!(p->steps = calloc(p->nsteps, sizeof *p->steps)))
+            return mp_error_set(e, MP_ENOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < p->nsteps; k++) {
+        const mp_sql_join *jk = &q->joins[k + 1];
+        mp_join_step *st = &p->steps[k];
+        st->jtype = jk->type;
+        if (!(st->src = mp_catalog_find(&en->cat, jk->source.name)))
+            return mp_error_set(e, MP_ENOTFOUND, "line %u:%u: %s does not exist", jk->source.pos.line,
+                                jk->source.pos.col, jk->source.name);
+        if (!(st->qual = strdup(jk->source.alias ? jk->source.alias : st->src->name)))
+            return mp_error_set(e, MP_ENOMEM, "out of memory");
+        int dup = st->src == l || st->src == r || !strcmp(st->qual, lq) || !strcmp(st->qual, rq);
+        for (size_t i = 0; i < k; i++)
+            dup |= st->src == p->steps[i].src || !strcmp(st->qual, p->steps[i].qual);
+        if (dup)
+            return mp_error_set(e, MP_EINVAL, "line %u:%u: N-way joins do not support multiple "
+                                "occurrences of the same source. Source: '%s'", jk->source.pos.line,
+                                jk->source.pos.col, st->qual);
+        if (mp_source_windowed(st->src))
+            return mp_error_set(e, MP_EINVAL, "line %u:%u: joining the windowed table %s is not "
+                                "supported yet", jk->source.pos.line, jk->source.pos.col,
+                                st->src->name);
+        st->base = p->nscope;
+        p->nscope += st->src->schema->ncols;
+    }
     p->scope = calloc(p->nscope, sizeof *p->scope);
     if (!p->scope)
         return mp_error_set(e, MP_ENOMEM, "out of memory");
@@ -286,38 +494,21 @@ static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error
         p->scope[i] = (mp_sql_scope_col){pseudo_names[i], NULL, en->pseudo_types[i]};
     if (p->has_rowkey) /* its type is the join columns', known below */
         p->scope[MP_ROW_PSEUDO] = (mp_sql_scope_col){"ROWKEY", NULL, en->pseudo_types[0]};
-    for (size_t i = 0; i < l->schema->ncols; i++)
-        p->scope[p->lbase + i] = (mp_sql_scope_col){l->schema->cols[i].name, p->lqual,
-                                                     l->schema->cols[i].type};
-    for (size_t i = 0; i < r->schema->ncols; i++)
-        p->scope[p->rbase + i] = (mp_sql_scope_col){r->schema->cols[i].name, p->rqual,
-                                                     r->schema->cols[i].type};
+    for (int s = 0; s < 2 + (int)p->nsteps; s++) {
+        const mp_source *src = side_source(p, s);
+        for (size_t i = 0; i < src->schema->ncols; i++)
+            p->scope[side_base(p, s) + i] = (mp_sql_scope_col){src->schema->cols[i].name,
+                                                                 side_qual(p, s),
+                                                                 src->schema->cols[i].type};
+    }
     p->sc = (mp_sql_scope){.ncols = p->nscope, .cols = p->scope, .fns = en->fns};
     /* ON: one equality of a column of each side (ksqlDB's restriction). */
     const mp_sql_expr *on = j->on;
-    if (on->kind != MP_SQL_EXPR_BINARY || on->op < MP_SQL_OP_EQ || on->op > MP_SQL_OP_GE) {
-        mp_buf b = {0};
-        mp_sql_expr_print(on, 0, &b);
-        rc = mp_error_set(e, MP_EINVAL, "line %u:%u: Unsupported join expression: %s", on->pos.line,
-                          on->pos.col, b.data ? b.data : "?");
-        mp_buf_free(&b);
-        return rc;
-    }
-    if (on->op != MP_SQL_OP_EQ)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: Only equality join criteria is supported.",
-                            on->pos.line, on->pos.col);
-    const mp_sql_expr *sides[2] = {on->a, on->b};
     size_t slots[2];
-    for (int k = 0; k < 2; k++) {
-        if (sides[k]->kind != MP_SQL_EXPR_COLUMN)
-            return mp_error_set(e, MP_EINVAL, "line %u:%u: joining on an expression is not supported "
-                                "yet; join on a column of each source", sides[k]->pos.line,
-                                sides[k]->pos.col);
-        if ((rc = column_slot(p, sides[k], &slots[k], e)))
-            return rc;
-    }
+    if ((rc = on_slots(p, on, slots, e)))
+        return rc;
     int s0 = slot_side(p, slots[0]), s1 = slot_side(p, slots[1]);
-    if (s0 < 0 || s1 < 0 || s0 == s1)
+    if (s0 < 0 || s1 < 0 || s0 == s1 || s0 > 1 || s1 > 1)
         return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join condition: each side of = must "
                             "be a column of a different source (%s or %s)", on->pos.line, on->pos.col,
                             lq, rq);
@@ -325,7 +516,7 @@ static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error
     p->lcol = ls_slot - p->lbase;
     p->rcol = rs_slot - p->rbase;
     char cond[512];
-    condition_text(p, cond, sizeof cond);
+    condition_text(p->src, p->lcol, p->rsrc, p->rcol, cond, sizeof cond);
     if (p->jkind == MP_JOIN_STREAM_TABLE && !only_key(r, p->rcol))
         return mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join condition: stream-table joins "
                             "require to join on the table's primary key. Got %s.", on->pos.line,
@@ -338,46 +529,46 @@ static int plan_join(mp_engine *en, const mp_sql_query *q, mp_splan *p, mp_error
         return mp_error_set(e, MP_EINVAL, "line %u:%u: foreign-key table-table joins are not "
                             "supported yet: join on the primary keys of both tables. Got %s.",
                             on->pos.line, on->pos.col, cond);
-    const mp_type *lt = l->schema->cols[p->lcol].type, *rt = r->schema->cols[p->rcol].type;
-    if (!mp_type_equal(lt, rt)) {
-        mp_buf a = {0}, b = {0};
-        mp_type_print(lt, &a);
-        mp_type_print(rt, &b);
-        rc = mp_error_set(e, MP_EINVAL, "line %u:%u: Invalid join condition: types don't match. "
-                          "Got %s.%s{%s} = %s.%s{%s}.", on->pos.line, on->pos.col, lq,
-                          l->schema->cols[p->lcol].name, a.data ? a.data : "?", rq,
-                          r->schema->cols[p->rcol].name, b.data ? b.data : "?");
-        mp_buf_free(&a);
-        mp_buf_free(&b);
+    if ((rc = types_match(p, on, ls_slot, rs_slot, e)))
         return rc;
-    }
-    if (p->has_rowkey) {
-        p->scope[MP_ROW_PSEUDO] = (mp_sql_scope_col){"ROWKEY", NULL, lt};
-    }
-    /* Both inputs are read by one task here, but ksqlDB's rule stands so
-     * that statements move between the two unchanged. */
-    if (l->partitions != r->partitions)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: Can't join `%s` with `%s` since the number of "
-                            "partitions don't match. `%s` partitions = %d; `%s` partitions = %d. Please "
-                            "repartition either one so that the number of partitions match.",
-                            j->source.pos.line, j->source.pos.col, lq, rq, lq, (int)l->partitions, rq,
-                            (int)r->partitions);
+    if (p->has_rowkey)
+        p->scope[MP_ROW_PSEUDO] = (mp_sql_scope_col){"ROWKEY", NULL, l->schema->cols[p->lcol].type};
+    if ((rc = copartitioned(l, lq, r, rq, j, e)))
+        return rc;
+    /* The viable key columns: ROWKEY for FULL OUTER, else either join
+     * column (RIGHT prefers the right one, which is never NULL). */
+    int bad = p->has_rowkey ? add_key_candidate(p, MP_ROW_PSEUDO)
+              : p->jtype == MP_SQL_JOIN_RIGHT && !p->nsteps
+                      ? add_key_candidate(p, rs_slot) || add_key_candidate(p, ls_slot)
+                      : add_key_candidate(p, ls_slot) || add_key_candidate(p, rs_slot);
+    if (bad)
+        return mp_error_set(e, MP_ENOMEM, "out of memory");
+    for (size_t k = 0; k < p->nsteps; k++)
+        if ((rc = plan_step(p, &q->joins[k + 1], k, e)))
+            return rc;
     return 0;
 }
 
-/* True when column name c is a column of both join sources. */
+/* True when column name c is a column of more than one join source. */
 static int in_both(const mp_splan *p, const char *c)
 {
-    return mp_schema_find(p->src->schema, c) >= 0 && mp_schema_find(p->rsrc->schema, c) >= 0;
+    int n = 0;
+    for (int s = 0; s < 2 + (int)p->nsteps; s++)
+        n += mp_schema_find(side_source(p, s)->schema, c) >= 0;
+    return n > 1;
 }
 
-/* Adds the columns of one side (or both, side < 0) as QUAL_COL, as ksqlDB
- * names the columns of SELECT * over a join. */
+/* The synthetic ROWKEY is the key of a two-way FULL OUTER join only; a
+ * later join keys the result by its own join column. */
+static int rowkey_is_key(const mp_splan *p) { return p->has_rowkey && !p->nsteps; }
+
+/* Adds the columns of one source (or all, side < 0) as QUAL_COL, as
+ * ksqlDB names the columns of SELECT * over a join. */
 static int add_join_star(mp_splan *p, int side, mp_error *e)
 {
     char name[512];
     int rc;
-    if (side < 0 && p->has_rowkey) {
+    if (side < 0 && rowkey_is_key(p)) {
         mp_sql_expr *ref = mp_sql_expr_column(NULL, "ROWKEY");
         mp_sql_cexpr *ce = NULL;
         if (!ref)
@@ -387,11 +578,11 @@ static int add_join_star(mp_splan *p, int side, mp_error *e)
         if (rc || (rc = add_out(p, ce, "ROWKEY", 0, e)))
             return rc;
     }
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 2 + (int)p->nsteps; s++) {
         if (side >= 0 && side != s)
             continue;
-        const mp_source *src = s ? p->rsrc : p->src;
-        const char *qual = s ? p->rqual : p->lqual;
+        const mp_source *src = side_source(p, s);
+        const char *qual = side_qual(p, s);
         for (size_t c = 0; c < src->schema->ncols; c++) {
             mp_sql_expr *ref = mp_sql_expr_column(qual, src->schema->cols[c].name);
             mp_sql_cexpr *ce = NULL;
@@ -407,21 +598,14 @@ static int add_join_star(mp_splan *p, int side, mp_error *e)
     return 0;
 }
 
-/* The result's key: ROWKEY for a FULL OUTER join, else the left join
- * column if selected, else the right one (ksqlDB's choice). The slot of
- * each output column that is a plain column is in colslot (SIZE_MAX for
- * others). */
+/* The result's key: the first viable key column (jkeys) that is selected
+ * as a plain column (ksqlDB's choice). The slot of each output column
+ * that is a plain column is in colslot (SIZE_MAX for others). */
 static void mark_join_key(mp_splan *p, const size_t *colslot)
 {
-    size_t want[2] = {p->lbase + p->lcol, p->rbase + p->rcol};
-    size_t nwant = 2;
-    if (p->has_rowkey) {
-        want[0] = MP_ROW_PSEUDO;
-        nwant = 1;
-    }
-    for (size_t w = 0; w < nwant; w++)
+    for (size_t w = 0; w < p->njkeys; w++)
         for (size_t i = 0; i < p->nout; i++)
-            if (colslot[i] == want[w]) {
+            if (colslot[i] == p->jkeys[w]) {
                 p->is_key[i] = 1;
                 return;
             }
@@ -434,16 +618,33 @@ int mp_splan_join_key_check(const mp_splan *p, const char *sink, mp_error *e)
     for (size_t i = 0; i < p->nout; i++)
         if (p->is_key[i])
             return 0;
-    if (p->has_rowkey)
+    if (p->njkeys == 1 && p->jkeys[0] == MP_ROW_PSEUDO)
         return mp_error_set(e, MP_EINVAL, "Key missing from projection (ie, SELECT). The query used "
                             "to build `%s` must include the join expression ROWKEY in its projection "
                             "(eg, SELECT ROWKEY...). ROWKEY was added as a synthetic key column because "
                             "the join criteria did not match any source column. This expression must "
                             "be included in the projection and may be aliased.", sink);
-    const char *lc = p->src->schema->cols[p->lcol].name, *rc = p->rsrc->schema->cols[p->rcol].name;
-    return mp_error_set(e, MP_EINVAL, "The query used to build `%s` must include the join expressions "
-                        "%s.%s or %s.%s in its projection (eg, SELECT %s.%s...).", sink, p->lqual, lc,
-                        p->rqual, rc, p->lqual, lc);
+    /* Named in source order: "A.X, B.Y or C.Z". */
+    size_t order[64], n = p->njkeys < 64 ? p->njkeys : 64;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i;
+        while (k > 0 && order[k - 1] > p->jkeys[i]) {
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = p->jkeys[i];
+    }
+    mp_buf names = {0};
+    for (size_t i = 0; i < n; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+        mp_buf_printf(&names, "%s%s.%s", sep, p->scope[order[i]].source, p->scope[order[i]].name);
+    }
+    int rc = mp_error_set(e, MP_EINVAL, "The query used to build `%s` must include the join "
+                          "expression%s %s in its projection (eg, SELECT %s.%s...).", sink,
+                          n > 1 ? "s" : "", names.data ? names.data : "?",
+                          n ? p->scope[order[0]].source : "?", n ? p->scope[order[0]].name : "?");
+    mp_buf_free(&names);
+    return rc;
 }
 
 int mp_splan_table_key_check(const mp_splan *p, const char *sink, mp_error *e)
@@ -499,11 +700,14 @@ static int plan_join_items(mp_splan *p, const mp_sql_query *q, mp_error *e)
         if (it->kind == MP_SQL_ITEM_ALL) {
             rc = add_join_star(p, -1, e);
         } else if (it->kind == MP_SQL_ITEM_SOURCE_ALL) {
-            int side = !strcmp(it->source, p->lqual) ? 0 : !strcmp(it->source, p->rqual) ? 1 : -1;
+            int side = -1;
+            for (int s = 0; s < 2 + (int)p->nsteps && side < 0; s++)
+                if (!strcmp(it->source, side_qual(p, s)))
+                    side = s;
             if (side < 0)
                 rc = mp_error_set(e, MP_EINVAL, "line %u:%u: unknown source '%s' (the join's sources "
-                                  "are %s and %s)", it->pos.line, it->pos.col, it->source, p->lqual,
-                                  p->rqual);
+                                  "are %s%s %s%s)", it->pos.line, it->pos.col, it->source, p->lqual,
+                                  p->nsteps ? "," : " and", p->rqual, p->nsteps ? ", ..." : "");
             else
                 rc = add_join_star(p, side, e);
         } else if (it->kind != MP_SQL_ITEM_EXPR) {
@@ -526,7 +730,7 @@ static int plan_join_items(mp_splan *p, const mp_sql_query *q, mp_error *e)
                 /* ksqlDB: a column both sources have is named QUAL_COL. */
                 int side = slot_side(p, slot);
                 if (side >= 0 && in_both(p, it->expr->name))
-                    snprintf(name, sizeof name, "%s_%s", side ? p->rqual : p->lqual, it->expr->name);
+                    snprintf(name, sizeof name, "%s_%s", side_qual(p, side), it->expr->name);
                 else
                     snprintf(name, sizeof name, "%s", it->expr->name);
             } else {
@@ -542,10 +746,14 @@ static int plan_join_items(mp_splan *p, const mp_sql_query *q, mp_error *e)
         for (size_t k = before; !rc && k < p->nout; k++) {
             size_t off = k - before;
             if (it->kind == MP_SQL_ITEM_ALL) {
-                colslot[k] = p->has_rowkey ? (off == 0 ? MP_ROW_PSEUDO : p->lbase + off - 1)
-                                           : p->lbase + off;
+                colslot[k] = rowkey_is_key(p) ? (off == 0 ? MP_ROW_PSEUDO : p->lbase + off - 1)
+                                              : p->lbase + off;
             } else {
-                colslot[k] = (!strcmp(it->source, p->lqual) ? p->lbase : p->rbase) + off;
+                for (int s = 0; s < 2 + (int)p->nsteps; s++)
+                    if (!strcmp(it->source, side_qual(p, s))) {
+                        colslot[k] = side_base(p, s) + off;
+                        break;
+                    }
             }
         }
     }

@@ -234,6 +234,15 @@ const char *mp_pquery_sink(const mp_pquery *q) { return q->sink->name; }
 const char *mp_pquery_source(const mp_pquery *q) { return q->plan.src->name; }
 const char *mp_pquery_source2(const mp_pquery *q) { return q->plan.rsrc ? q->plan.rsrc->name : NULL; }
 
+const char *mp_pquery_source_at(const mp_pquery *q, size_t k)
+{
+    if (k == 0)
+        return q->plan.src->name;
+    if (k == 1)
+        return mp_pquery_source2(q);
+    return k - 2 < q->plan.nsteps ? q->plan.steps[k - 2].src->name : NULL;
+}
+
 void mp_pquery_stats(const mp_pquery *q, uint64_t *in, uint64_t *out, uint64_t *errors)
 {
     *in = atomic_load(&q->in);

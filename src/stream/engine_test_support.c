@@ -255,9 +255,9 @@ int mp_engine_test_idle(mp_engine *en, uint64_t *progress)
         const mp_source *sink = mp_catalog_find(&en->cat, mp_pquery_sink(q));
         if (sink)
             mix_topic(en->log, sink->topic, &h);
-        /* A join reads two sources. */
-        for (int side = 0; side < 2; side++) {
-            const char *name = side ? mp_pquery_source2(q) : mp_pquery_source(q);
+        /* A join reads two sources or more. */
+        for (size_t side = 0; mp_pquery_source_at(q, side); side++) {
+            const char *name = mp_pquery_source_at(q, side);
             const mp_source *src = name ? mp_catalog_find(&en->cat, name) : NULL;
             int32_t np = 0;
             if (!src || mp_log_partition_count(en->log, src->topic, &np, NULL))

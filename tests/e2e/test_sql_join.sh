@@ -52,6 +52,8 @@ join_err "table-stream order" "line 1:15: Invalid join order: table-stream joins
     "SELECT * FROM users u JOIN pageviews pv ON pv.userid = u.userid EMIT CHANGES;"
 join_err "FULL OUTER stream-table" "line 1:44: Invalid join type: full-outer join not supported for stream-table join\. Got PV \[FULL\] OUTER JOIN U\." \
     "SELECT * FROM pageviews pv FULL OUTER JOIN users u ON pv.userid = u.userid EMIT CHANGES;"
+join_err "RIGHT stream-table" "line 1:45: Invalid join type: right-outer join not supported for stream-table join\. Got PV RIGHT \[OUTER\] JOIN U\." \
+    "SELECT * FROM pageviews pv RIGHT OUTER JOIN users u ON pv.userid = u.userid EMIT CHANGES;"
 join_err "table side not on its key" "line 1:44: Invalid join condition: stream-table joins require to join on the table's primary key\. Got PAGEVIEWS\.USERID = USERS\.NAME\." \
     "SELECT * FROM pageviews pv JOIN users u ON pv.userid = u.name EMIT CHANGES;"
 join_err "types differ" "line 1:59: Invalid join condition: types don't match\\. Got PV\\.VIEWTIME\\{BIGINT\\} = V\\.USERID\\{STRING\\}\\." \
@@ -99,5 +101,55 @@ expect_exit 0 "shipment after restart" -- sql --run-for 1 -e "INSERT INTO shipme
 expect_exit 0 "a third run writes nothing again" -- sql --run-for 1 -e "SHOW QUERIES;"
 "$MLPIPE" consume SHIPPED --data-dir "$D" --from-beginning >"$T/shipped" 2>&1
 [ "$(wc -l <"$T/shipped")" -eq 1 ] && ok || bad "once: $(cat "$T/shipped")"
+
+# ---- joins of more than two sources ------------------------------------------
+expect_exit 0 "more tables" -- sql -e "CREATE TABLE regions (regionid INT PRIMARY KEY, rname VARCHAR)
+    WITH (KAFKA_TOPIC='regions', VALUE_FORMAT='JSON', PARTITIONS=1);
+  CREATE TABLE tags (userid VARCHAR PRIMARY KEY, tag VARCHAR)
+    WITH (KAFKA_TOPIC='tags', VALUE_FORMAT='JSON', PARTITIONS=1);
+  CREATE STREAM views3 (userid VARCHAR KEY, pageid VARCHAR)
+    WITH (KAFKA_TOPIC='views3', VALUE_FORMAT='JSON', PARTITIONS=1);
+  INSERT INTO regions (regionid, rname, ROWTIME) VALUES (1, 'North', 0);"
+join_err "criteria without the joined source" "line 1:83: A join criteria is expected to reference the source \(\`R\`\) in the FROM clause, instead the right source references \`U\` and the left source references \`PV\`" \
+    "SELECT * FROM pageviews pv JOIN users u ON pv.userid = u.userid JOIN regions r ON pv.userid = u.userid EMIT CHANGES;"
+join_err "both sides on one source" "line 1:83: Each side of the join must reference exactly one source and not the same source\. Left side references \`PV\` and right references \`PV\`" \
+    "SELECT * FROM pageviews pv JOIN users u ON pv.userid = u.userid JOIN regions r ON pv.userid = pv.pageid EMIT CHANGES;"
+join_err "a source twice" "line 1:70: N-way joins do not support multiple occurrences of the same source\. Source: 'U2'" \
+    "SELECT * FROM pageviews pv JOIN users u ON pv.userid = u.userid JOIN users u2 ON pv.userid = u2.userid EMIT CHANGES;"
+join_err "joined on a later source" "line 1:88: Cannot build JOIN tree; neither source in the join is the FROM source or included in a previous JOIN" \
+    "SELECT * FROM pageviews pv JOIN users u ON pv.userid = u.userid LEFT JOIN regions r ON t.userid = r.regionid JOIN tags t ON pv.userid = t.userid EMIT CHANGES;"
+join_err "table-table-stream" "line 1:63: Invalid join order: table-stream joins are not supported; only stream-table joins\. Got U \[INNER\] JOIN PV\." \
+    "SELECT * FROM users u JOIN tags t ON u.userid = t.userid JOIN pageviews pv ON u.userid = pv.userid EMIT CHANGES;"
+join_err "a third stream" "line 1:85: joining a third stream is not supported yet" \
+    "SELECT * FROM pageviews pv JOIN views2 v WITHIN 1 HOUR ON pv.userid = v.userid JOIN views3 w WITHIN 1 HOUR ON pv.userid = w.userid EMIT CHANGES;"
+join_err "step not on the table's key" "line 1:83: Invalid join condition: stream-table joins require to join on the table's primary key\. Got USERS\.NAME = REGIONS\.RNAME\." \
+    "SELECT * FROM pageviews pv JOIN users u ON pv.userid = u.userid JOIN regions r ON u.name = r.rname EMIT CHANGES;"
+join_err "foreign key in a chain of tables" "line 1:76: Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins\. Got USERS\.REGIONID = REGIONS\.REGIONID\." \
+    "SELECT * FROM users u JOIN tags t ON u.userid = t.userid JOIN regions r ON u.regionid = r.regionid EMIT CHANGES;"
+join_err "RIGHT stream-table step" "line 1:76: Invalid join type: right-outer join not supported for stream-table join\. Got PV RIGHT \[OUTER\] JOIN T\." \
+    "SELECT * FROM pageviews pv JOIN users u ON pv.userid = u.userid RIGHT JOIN tags t ON pv.userid = t.userid EMIT CHANGES;"
+join_err "the chain's key must be selected" "The query used to build \`OUT3\` must include the join expressions PV\.USERID, U\.USERID or T\.USERID in its projection \(eg, SELECT PV\.USERID\.\.\.\)\." \
+    "CREATE STREAM out3 AS SELECT pv.pageid FROM pageviews pv JOIN users u ON pv.userid = u.userid JOIN tags t ON u.userid = t.userid;"
+join_err "a rekeyed chain's key" "must include the join expressions U\.REGIONID or R\.REGIONID in its projection" \
+    "CREATE STREAM out4 AS SELECT pv.userid AS userid FROM pageviews pv JOIN users u ON pv.userid = u.userid LEFT JOIN regions r ON u.regionid = r.regionid;"
+
+# A persistent stream-table-table join: after the restart both tables
+# come from their topics again.
+expect_exit 0 "CSAS over three sources" -- sql --run-for 1 -e "SET 'auto.offset.reset'='earliest';
+    CREATE STREAM regional AS SELECT u.regionid AS region, pv.pageid, u.name, r.rname
+    FROM pageviews pv JOIN users u ON pv.userid = u.userid LEFT JOIN regions r ON u.regionid = r.regionid;"
+"$MLPIPE" consume REGIONAL --data-dir "$D" --from-beginning >"$T/regional" 2>&1
+[ "$(tr '\n' '|' <"$T/regional")" = "P1,Ann,North|P3,Bob,|P4,Ann,North|" ] && ok ||
+    bad "stream-table-table output: $(cat "$T/regional")"
+expect_exit 2 "a third source cannot be dropped" -- sql -e "DROP TABLE regions;"
+expect_err "query CSAS_REGIONAL_[0-9]+ reads from it" "DROP names the multi-way join query"
+expect_exit 0 "restart with a new region and view" -- sql --run-for 1 -e "
+    INSERT INTO regions (regionid, rname, ROWTIME) VALUES (2, 'South', 7);
+    INSERT INTO pageviews (viewtime, userid, pageid, ROWTIME) VALUES (5, 'User_2', 'P5', 8);"
+"$MLPIPE" consume REGIONAL --data-dir "$D" --from-beginning >"$T/regional" 2>&1
+[ "$(tr '\n' '|' <"$T/regional")" = "P1,Ann,North|P3,Bob,|P4,Ann,North|P5,Bob,South|" ] && ok ||
+    bad "tables restored, nothing written twice: $(cat "$T/regional")"
+expect_exit 0 "describe extended" -- sql -e "DESCRIBE regions EXTENDED;"
+expect_out "CSAS_REGIONAL_[0-9]+ +\| reads" "the multi-way join query reads its third source"
 
 finish
