@@ -153,7 +153,7 @@ expect_out "message 0: Expected <.* \[time 0..10\], .* but was <[^[]*>" "shows t
 edit "$O/output.json" 'd["outputs"][0]["window"] = {"start": 0, "type": "time"}'
 expect_exit 2 "window without end" -- run_o
 expect_err "outputs\[0\]: 'window' must be" "names the record"
-edit "$O/output.json" 'd["outputs"][0]["window"] = {"start": 0, "end": 5, "type": "hopping"}'
+edit "$O/output.json" 'd["outputs"][0]["window"] = {"start": 0, "end": 5, "type": "sliding"}'
 expect_exit 2 "unknown window type" -- run_o
 edit "$O/input.json" 'd["inputs"][0]["window"] = {"start": 0, "end": 10, "type": "time"}'
 expect_exit 2 "a windowed input record" -- runner -s "$O/statements.sql" -i "$T/edited.json" -o "$O/output.json"
