@@ -14,7 +14,10 @@
  *
  * Exit status: 0 when every expected topic holds exactly the expected
  * records, 1 on a difference (or a statement that fails), 2 for bad
- * arguments or test files (a JSON syntax error names file:line:column). */
+ * arguments or test files (a JSON syntax error names file:line:column).
+ *
+ * --qtt runs a file of ksqlDB's query-validation tests through the same
+ * run (tr_run_case), one test at a time: test_runner_qtt.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
