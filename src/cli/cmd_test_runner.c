@@ -14,7 +14,10 @@
  *
  * Exit status: 0 when every expected topic holds exactly the expected
  * records, 1 on a difference (or a statement that fails), 2 for bad
- * arguments or test files (a JSON syntax error names file:line:column). */
+ * arguments or test files (a JSON syntax error names file:line:column).
+ *
+ * --qtt runs a file of ksqlDB's query-validation tests through the same
+ * run (tr_run_case), one test at a time: test_runner_qtt.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -33,8 +36,11 @@
 #include "stream/engine.h"
 #include "stream/engine_test_support.h"
 
+#include "cli/test_runner.h"
+
 static const char usage[] =
     "usage: mlpipe test-runner --sql-file FILE [--input-file FILE] --output-file FILE\n"
+    "       mlpipe test-runner --qtt FILE.json [--case SUBSTRING] [--timeout SECS]\n"
     "\n"
     "Tests SQL statements the way ksqlDB's ksql-test-runner does, with its file\n"
     "formats: runs the statements on a fresh, temporary log (with\n"
@@ -58,39 +64,27 @@ static const char usage[] =
     "\n"
     "Values are JSON objects for JSON topics, strings for DELIMITED and KAFKA\n"
     "STRING ones, numbers for KAFKA numeric ones; keys are null, strings or\n"
-    "numbers, serialised as the topic's stream declares them.\n";
+    "numbers, serialised as the topic's stream declares them.\n"
+    "\n"
+    "--qtt FILE.json runs a file of ksqlDB's query-validation tests instead\n"
+    "({\"tests\": [{\"name\", \"statements\": [...], \"inputs\", \"outputs\", \"format\",\n"
+    "\"properties\", \"expectedException\": {\"message\"}, \"enabled\"}]}), each test on a\n"
+    "fresh log, once for each of its formats (JSON, DELIMITED and KAFKA replace\n"
+    "{FORMAT}; the others are skipped). Prints a line per test and format:\n"
+    "\"PASS name/FORMAT\", \"FAIL name/FORMAT: why\" or \"SKIP name: why\", then\n"
+    "\"N passed, N failed, N skipped\". Exits 0 when none failed, 1 when some did,\n"
+    "2 for an unreadable or malformed file.\n"
+    "  --case SUBSTRING        only the tests whose name contains SUBSTRING\n";
 
 static const mp_flag flags[] = {
     {"sql-file", 1, 0}, {"input-file", 1, 0}, {"output-file", 1, 0},
-    {"timeout", 1, 0},  {"registry", 1, 0},   {"keep-data", 1, 0}, {NULL, 0, 0},
+    {"timeout", 1, 0},  {"registry", 1, 0},   {"keep-data", 1, 0}, {"qtt", 1, 0},
+    {"case", 1, 0},     {NULL, 0, 0},
 };
 
 #define CMD "test-runner"
 
 /* ---- the test files ---- */
-
-typedef struct tr_record {
-    const char *topic;
-    json_t *key;   /* borrowed from the document; NULL: null */
-    json_t *value; /* borrowed; JSON null for a tombstone */
-    json_t *window; /* borrowed; NULL: an unwindowed key */
-    int has_ts;
-    int64_t ts;
-} tr_record;
-
-typedef struct tr_file {
-    const char *path;
-    json_t *doc;
-    size_t n;
-    tr_record *recs;
-} tr_file;
-
-static void tr_file_free(tr_file *f)
-{
-    json_decref(f->doc);
-    free(f->recs);
-    memset(f, 0, sizeof *f);
-}
 
 static int bad_file(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -105,9 +99,27 @@ static int bad_file(const char *path, const char *fmt, ...)
     return 2;
 }
 
+static int rec_err(char *err, size_t errsz, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int rec_err(char *err, size_t errsz, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+void tr_file_free(tr_file *f)
+{
+    json_decref(f->doc);
+    free(f->recs);
+    memset(f, 0, sizeof *f);
+}
+
 /* jansson places a syntax error at the end of the token it names ("...
  * near '\"key\"'"); the column of its first character reads better. */
-static int token_start(const json_error_t *je)
+int tr_token_start(const json_error_t *je)
 {
     const char *near = strstr(je->text, " near '");
     size_t len = strlen(je->text);
@@ -117,6 +129,74 @@ static int token_start(const json_error_t *je)
     for (const char *p = near + 7; p < je->text + len - 1; p++)
         chars += ((unsigned char)*p & 0xC0) != 0x80;
     return je->column - chars + 1 >= 1 ? je->column - chars + 1 : je->column;
+}
+
+int tr_parse_records(const char *path, const char *field, json_t *arr, int allow_empty, tr_file *f,
+                     char *err, size_t errsz)
+{
+    f->path = path;
+    f->n = 0;
+    f->recs = NULL;
+    if (!json_is_array(arr))
+        return rec_err(err, errsz, 2, "'%s' must be an array of records", field);
+    f->n = json_array_size(arr);
+    /* As in ksql-test-runner: a test that expects nothing would pass
+     * whatever the statements do. */
+    if (!f->n && !allow_empty && !strcmp(field, "outputs"))
+        return rec_err(err, errsz, 2, "'outputs' is empty: give the records expected");
+    f->recs = calloc(f->n ? f->n : 1, sizeof *f->recs);
+    if (!f->recs)
+        return rec_err(err, errsz, 2, "out of memory");
+    for (size_t i = 0; i < f->n; i++) {
+        json_t *r = json_array_get(arr, i);
+        tr_record *t = &f->recs[i];
+        if (!json_is_object(r))
+            return rec_err(err, errsz, 2, "%s[%zu]: a record must be a JSON object", field, i);
+        json_t *topic = json_object_get(r, "topic");
+        if (!topic)
+            return rec_err(err, errsz, 2, "%s[%zu]: missing field 'topic'", field, i);
+        if (!json_is_string(topic) || !json_string_length(topic))
+            return rec_err(err, errsz, 2, "%s[%zu]: 'topic' must be a topic name", field, i);
+        t->topic = json_string_value(topic);
+        if (!(t->value = json_object_get(r, "value")))
+            return rec_err(err, errsz, 2, "%s[%zu]: missing field 'value' (null for a tombstone)",
+                           field, i);
+        t->key = json_object_get(r, "key");
+        json_t *ts = json_object_get(r, "timestamp");
+        if (ts && !json_is_null(ts)) {
+            if (!json_is_integer(ts) || json_integer_value(ts) < 0)
+                return rec_err(err, errsz, 2, "%s[%zu]: 'timestamp' must be milliseconds since the "
+                               "epoch (a non-negative integer)", field, i);
+            t->has_ts = 1;
+            t->ts = (int64_t)json_integer_value(ts);
+        }
+        json_t *win = json_object_get(r, "window");
+        if (win && !json_is_null(win)) {
+            if (!strcmp(field, "inputs"))
+                return rec_err(err, errsz, 3, "%s[%zu]: windowed keys ('window') in inputs are not "
+                               "supported: streams over windowed topics (WINDOW_TYPE) are not "
+                               "supported yet", field, i);
+            json_t *ws = json_object_get(win, "start"), *we = json_object_get(win, "end"),
+                   *wt = json_object_get(win, "type");
+            const char *type = json_string_value(wt);
+            /* ksqlDB's query-validation tests also say tumbling and
+             * hopping for time windows. */
+            int session = type && !strcasecmp(type, "session");
+            if (!json_is_object(win) || !json_is_integer(ws) || !json_is_integer(we) || !type ||
+                (!session && strcasecmp(type, "time") && strcasecmp(type, "tumbling") &&
+                 strcasecmp(type, "hopping")))
+                return rec_err(err, errsz, 2, "%s[%zu]: 'window' must be {\"start\": MS, \"end\": "
+                               "MS, \"type\": \"session\" or \"time\"}", field, i);
+            /* Compared as JSON: the type in one spelling. */
+            if (json_object_set_new(win, "type", json_string(session ? "session" : "time")))
+                return rec_err(err, errsz, 2, "out of memory");
+            t->window = win;
+        }
+        json_t *hdr = json_object_get(r, "headers");
+        if (hdr && !json_is_null(hdr) && !(json_is_array(hdr) && json_array_size(hdr) == 0))
+            return rec_err(err, errsz, 3, "%s[%zu]: record headers are not supported yet", field, i);
+    }
+    return 0;
 }
 
 /* Loads path and checks that its field (inputs / outputs) is an array of
@@ -136,67 +216,15 @@ static int load_records(const char *path, const char *field, tr_file *f)
     f->doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     free(text);
     if (!f->doc)
-        return bad_file(path, "%d:%d: %s", je.line, token_start(&je), je.text);
+        return bad_file(path, "%d:%d: %s", je.line, tr_token_start(&je), je.text);
     if (!json_is_object(f->doc))
         return bad_file(path, "expected a JSON object with the field '%s'", field);
     json_t *arr = json_object_get(f->doc, field);
     if (!arr)
         return bad_file(path, "missing field '%s'", field);
-    if (!json_is_array(arr))
-        return bad_file(path, "'%s' must be an array of records", field);
-    f->n = json_array_size(arr);
-    /* As in ksql-test-runner: a test that expects nothing would pass
-     * whatever the statements do. */
-    if (!f->n && !strcmp(field, "outputs"))
-        return bad_file(path, "'outputs' is empty: give the records expected");
-    f->recs = calloc(f->n ? f->n : 1, sizeof *f->recs);
-    if (!f->recs)
-        return bad_file(path, "out of memory");
-    for (size_t i = 0; i < f->n; i++) {
-        json_t *r = json_array_get(arr, i);
-        tr_record *t = &f->recs[i];
-        if (!json_is_object(r))
-            return bad_file(path, "%s[%zu]: a record must be a JSON object", field, i);
-        json_t *topic = json_object_get(r, "topic");
-        if (!topic)
-            return bad_file(path, "%s[%zu]: missing field 'topic'", field, i);
-        if (!json_is_string(topic) || !json_string_length(topic))
-            return bad_file(path, "%s[%zu]: 'topic' must be a topic name", field, i);
-        t->topic = json_string_value(topic);
-        if (!(t->value = json_object_get(r, "value")))
-            return bad_file(path, "%s[%zu]: missing field 'value' (null for a tombstone)", field, i);
-        t->key = json_object_get(r, "key");
-        json_t *ts = json_object_get(r, "timestamp");
-        if (ts && !json_is_null(ts)) {
-            if (!json_is_integer(ts) || json_integer_value(ts) < 0)
-                return bad_file(path, "%s[%zu]: 'timestamp' must be milliseconds since the epoch (a "
-                                "non-negative integer)", field, i);
-            t->has_ts = 1;
-            t->ts = (int64_t)json_integer_value(ts);
-        }
-        json_t *win = json_object_get(r, "window");
-        if (win && !json_is_null(win)) {
-            if (!strcmp(field, "inputs"))
-                return bad_file(path, "%s[%zu]: windowed keys ('window') in inputs are not supported: "
-                                "streams over windowed topics (WINDOW_TYPE) are not supported yet",
-                                field, i);
-            json_t *ws = json_object_get(win, "start"), *we = json_object_get(win, "end"),
-                   *wt = json_object_get(win, "type");
-            const char *type = json_string_value(wt);
-            if (!json_is_object(win) || !json_is_integer(ws) || !json_is_integer(we) || !type ||
-                (strcasecmp(type, "session") && strcasecmp(type, "time")))
-                return bad_file(path, "%s[%zu]: 'window' must be {\"start\": MS, \"end\": MS, "
-                                "\"type\": \"session\" or \"time\"}", field, i);
-            /* Compared as JSON: the type in one spelling. */
-            if (json_object_set_new(win, "type", json_string(strcasecmp(type, "session") ? "time"
-                                                                                          : "session")))
-                return bad_file(path, "out of memory");
-            t->window = win;
-        }
-        json_t *hdr = json_object_get(r, "headers");
-        if (hdr && !json_is_null(hdr) && !(json_is_array(hdr) && json_array_size(hdr) == 0))
-            return bad_file(path, "%s[%zu]: record headers are not supported yet", field, i);
-    }
+    char err[512];
+    if (tr_parse_records(path, field, arr, 0, f, err, sizeof err))
+        return bad_file(path, "%s", err);
     return 0;
 }
 
@@ -306,6 +334,7 @@ typedef struct runner {
     mp_engine *en;
     char dir[4096];
     int have_dir;
+    mp_buf *diag; /* what went wrong, for the caller to show */
 } runner;
 
 static int stop_queries(void *ctx, size_t n, const mp_value *v)
@@ -383,8 +412,10 @@ static int encode_side(runner *r, const tr_file *f, size_t i, int is_key, const 
             mp_buf_append(b, j.data, j.len);
     }
     mp_buf_free(&j);
-    if (rc)
-        return bad_file(f->path, "inputs[%zu]: %s: %s", i, is_key ? "key" : "value", e.msg);
+    if (rc) {
+        mp_buf_printf(r->diag, "inputs[%zu]: %s: %s", i, is_key ? "key" : "value", e.msg);
+        return TR_INPUT;
+    }
     return 0;
 }
 
@@ -400,7 +431,8 @@ static int produce_inputs(runner *r, const tr_file *in)
             (rc = encode_side(r, in, i, 0, t->value, &vb, &vnull)))
             break;
         if (kb.oom || vb.oom) {
-            rc = bad_file(in->path, "out of memory");
+            mp_buf_puts(r->diag, "out of memory");
+            rc = TR_SETUP;
             break;
         }
         if (!topic_exists(r->log, t->topic))
@@ -412,9 +444,8 @@ static int produce_inputs(runner *r, const tr_file *in)
                          .value_len = vnull ? -1 : (int32_t)vb.len};
         mp_error e = {0};
         if (mp_log_produce(r->log, t->topic, MP_LOG_ANY_PARTITION, &rec, NULL, NULL, &e)) {
-            fprintf(stderr, "mlpipe " CMD ": %s: inputs[%zu]: cannot produce to '%s': %s\n", in->path, i,
-                    t->topic, e.msg);
-            rc = 1;
+            mp_buf_printf(r->diag, "inputs[%zu]: cannot produce to '%s': %s", i, t->topic, e.msg);
+            rc = TR_SETUP;
         }
     }
     mp_buf_free(&kb);
@@ -507,7 +538,7 @@ static int read_topic(runner *r, const char *topic, const tr_file *out, tr_actua
             continue;
         while (off < latest && !rc) {
             if (mp_log_fetch(r->log, topic, p, off, 1u << 20, &fr, &e)) {
-                fprintf(stderr, "mlpipe " CMD ": reading %s: %s\n", topic, e.msg);
+                mp_buf_printf(r->diag, "reading %s: %s\n", topic, e.msg);
                 rc = 1;
                 break;
             }
@@ -518,7 +549,7 @@ static int read_topic(runner *r, const char *topic, const tr_file *out, tr_actua
                     size_t nc = cap ? 2 * cap : 64;
                     tr_actual *nr = realloc(*recs, nc * sizeof *nr);
                     if (!nr) {
-                        fprintf(stderr, "mlpipe " CMD ": reading %s: out of memory\n", topic);
+                        mp_buf_printf(r->diag, "reading %s: out of memory\n", topic);
                         rc = 1;
                         break;
                     }
@@ -643,7 +674,7 @@ static int check_topic(runner *r, const tr_file *out, const char *topic, int ts_
         failed = 1;
     }
     if (failed && msg.data)
-        fputs(msg.data, stdout);
+        mp_buf_append(r->diag, msg.data, msg.len);
     mp_buf_free(&msg);
     free_actual(act, nact);
     return failed;
@@ -659,6 +690,99 @@ static int check_outputs(runner *r, const tr_file *out, int ts_wildcard)
             return 1;
     }
     return 0;
+}
+
+/* SET 'name'='value'; for a session property given as JSON. */
+static int set_property(runner *r, const char *name, const json_t *v, mp_error *e)
+{
+    char num[64];
+    const char *text;
+    if (json_is_string(v))
+        text = json_string_value(v);
+    else if (json_is_integer(v))
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), text = num;
+    else if (json_is_real(v))
+        snprintf(num, sizeof num, "%.17g", json_real_value(v)), text = num;
+    else if (json_is_boolean(v))
+        text = json_is_true(v) ? "true" : "false";
+    else
+        return 0; /* nothing the engine could take */
+    mp_buf b = {0};
+    mp_buf_puts(&b, "SET '");
+    for (const char *p = name; *p; p++)
+        mp_buf_puts(&b, *p == '\'' ? "''" : (char[2]){*p, 0});
+    mp_buf_puts(&b, "'='");
+    for (const char *p = text; *p; p++)
+        mp_buf_puts(&b, *p == '\'' ? "''" : (char[2]){*p, 0});
+    mp_buf_puts(&b, "';");
+    int rc = b.oom ? mp_error_set(e, MP_ENOMEM, "out of memory")
+                   : mp_engine_execute(r->en, b.data, &quiet_sink, e);
+    mp_buf_free(&b);
+    return rc;
+}
+
+int tr_run_case(const tr_case *c, mp_buf *diag, mp_error *se, size_t *failed_stmt)
+{
+    runner r = {.diag = diag};
+    mp_error e = {0};
+    int rc = TR_SETUP;
+    if (c->keep_dir) {
+        if (mp_mkdirs(c->keep_dir, &e)) {
+            mp_buf_printf(diag, "--keep-data: %s", e.msg);
+            return TR_SETUP;
+        }
+        snprintf(r.dir, sizeof r.dir, "%s", c->keep_dir);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(r.dir, sizeof r.dir, "%s/mlpipe-test-runner.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(r.dir)) {
+            mp_buf_printf(diag, "cannot create a temporary directory %s: %s", r.dir, strerror(errno));
+            return TR_SETUP;
+        }
+        r.have_dir = 1;
+    }
+    mp_log_options lo = MP_LOG_OPTIONS_INIT;
+    lo.background = 0;
+    mp_engine_opts eo = {.registry_dir = c->registry, .quiet_replay = 1};
+    if (mp_log_open_embedded(r.dir, &lo, &r.log, &e) || mp_engine_open(r.log, &eo, &r.en, &e)) {
+        mp_buf_printf(diag, "%s", e.msg);
+        goto done;
+    }
+    for (size_t i = 0; i < c->nstmts; i++)
+        precreate_topics(r.log, c->stmts[i]);
+    mp_engine_test_hold(r.en, 1);
+    if (mp_engine_execute(r.en, "SET 'auto.offset.reset'='earliest';", &quiet_sink, &e)) {
+        mp_buf_printf(diag, "%s", e.msg);
+        goto done;
+    }
+    if (c->props) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(c->props, k, v) {
+            if (set_property(&r, k, v, &e)) {
+                mp_buf_printf(diag, "property '%s': %s", k, e.msg);
+                goto done;
+            }
+        }
+    }
+    for (size_t i = 0; i < c->nstmts; i++)
+        if (mp_engine_execute(r.en, c->stmts[i], &quiet_sink, se)) {
+            *failed_stmt = i;
+            rc = TR_STMT;
+            goto done;
+        }
+    rc = produce_inputs(&r, c->in);
+    mp_engine_test_hold(r.en, 0);
+    if (rc)
+        goto done;
+    wait_for_queries(&r, (int64_t)(c->timeout * 1000));
+    rc = check_outputs(&r, c->out, c->in->n == 0) ? TR_DIFF : TR_PASS;
+done:
+    mp_engine_close(r.en);
+    mp_log_close(r.log, NULL);
+    if (r.have_dir)
+        mp_remove_tree(r.dir);
+    return rc;
 }
 
 static void report_statement_error(const char *path, const char *sql, const mp_error *e)
@@ -707,7 +831,25 @@ int mp_cmd_test_runner(int argc, char **argv)
         return 0;
     }
     const char *sql_path = mp_args_get(&a, "sql-file"), *in_path = mp_args_get(&a, "input-file"),
-               *out_path = mp_args_get(&a, "output-file");
+               *out_path = mp_args_get(&a, "output-file"), *qtt = mp_args_get(&a, "qtt");
+    if (qtt || mp_args_get(&a, "case")) {
+        if (a.npos || !qtt || sql_path || in_path || out_path || mp_args_get(&a, "keep-data")) {
+            fprintf(stderr, "mlpipe " CMD ": %s\n%s",
+                    a.npos ? "unexpected argument"
+                    : !qtt ? "--case needs --qtt"
+                           : "--qtt takes no --sql-file, --input-file, --output-file or --keep-data",
+                    usage);
+            return 2;
+        }
+        double qtimeout;
+        if (mp_args_double(&a, CMD, "timeout", 30, &qtimeout))
+            return 2;
+        if (!(qtimeout > 0) || qtimeout > 86400) {
+            fprintf(stderr, "mlpipe " CMD ": --timeout: give a number of seconds above 0\n");
+            return 2;
+        }
+        return tr_run_qtt(qtt, mp_args_get(&a, "case"), mp_args_get(&a, "registry"), qtimeout);
+    }
     if (a.npos || !sql_path || !out_path) {
         fprintf(stderr, "mlpipe " CMD ": %s\n%s",
                 a.npos ? "unexpected argument" : "give --sql-file and --output-file", usage);
@@ -738,7 +880,6 @@ int mp_cmd_test_runner(int argc, char **argv)
         return rc;
     }
 
-    runner r = {0};
     const char *keep = mp_args_get(&a, "keep-data");
     if (keep) {
         /* A fresh state, as ever: never a directory that holds something. */
@@ -755,52 +896,36 @@ int mp_cmd_test_runner(int argc, char **argv)
             rc = 2;
             goto done;
         }
-        if (mp_mkdirs(keep, &e)) {
-            fprintf(stderr, "mlpipe " CMD ": --keep-data: %s\n", e.msg);
-            rc = 2;
-            goto done;
-        }
-        snprintf(r.dir, sizeof r.dir, "%s", keep);
-    } else {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(r.dir, sizeof r.dir, "%s/mlpipe-test-runner.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(r.dir)) {
-            fprintf(stderr, "mlpipe " CMD ": cannot create a temporary directory %s: %s\n", r.dir,
-                    strerror(errno));
-            rc = 1;
-            goto done;
-        }
-        r.have_dir = 1;
     }
-    mp_log_options lo = MP_LOG_OPTIONS_INIT;
-    lo.background = 0;
-    mp_engine_opts eo = {.registry_dir = mp_args_get(&a, "registry"), .quiet_replay = 1};
-    if (mp_log_open_embedded(r.dir, &lo, &r.log, &e) || mp_engine_open(r.log, &eo, &r.en, &e)) {
-        fprintf(stderr, "mlpipe " CMD ": %s\n", e.msg);
+    const char *stmts[1] = {sql};
+    tr_case c = {.stmts = stmts, .nstmts = 1, .in = &in, .out = &out, .keep_dir = keep,
+                 .registry = mp_args_get(&a, "registry"), .timeout = timeout};
+    mp_buf diag = {0};
+    size_t failed_stmt = 0;
+    switch (tr_run_case(&c, &diag, &e, &failed_stmt)) {
+    case TR_PASS:
+        printf("\t >>> Test passed!\n");
+        rc = 0;
+        break;
+    case TR_DIFF:
+        fputs(diag.data ? diag.data : "\t >>>>> Test failed\n", stdout);
         rc = 1;
-        goto done;
-    }
-    precreate_topics(r.log, sql);
-    mp_engine_test_hold(r.en, 1);
-    if (mp_engine_execute(r.en, "SET 'auto.offset.reset'='earliest';", &quiet_sink, &e) ||
-        mp_engine_execute(r.en, sql, &quiet_sink, &e)) {
+        break;
+    case TR_INPUT:
+        rc = bad_file(in_path, "%s", diag.data ? diag.data : "?");
+        break;
+    case TR_STMT:
         report_statement_error(sql_path, sql, &e);
         rc = 1;
-        goto done;
+        break;
+    default:
+        fprintf(stderr, "mlpipe " CMD ": %s\n", diag.data ? diag.data : "?");
+        rc = 1;
+        break;
     }
-    rc = produce_inputs(&r, &in);
-    mp_engine_test_hold(r.en, 0);
-    if (rc)
-        goto done;
-    wait_for_queries(&r, (int64_t)(timeout * 1000));
-    if ((rc = check_outputs(&r, &out, in.n == 0)) == 0)
-        printf("\t >>> Test passed!\n");
+    mp_buf_free(&diag);
 done:
     fflush(stdout);
-    mp_engine_close(r.en);
-    mp_log_close(r.log, NULL);
-    if (r.have_dir)
-        mp_remove_tree(r.dir);
     tr_file_free(&in);
     tr_file_free(&out);
     free(sql);

@@ -153,7 +153,7 @@ expect_out "message 0: Expected <.* \[time 0..10\], .* but was <[^[]*>" "shows t
 edit "$O/output.json" 'd["outputs"][0]["window"] = {"start": 0, "type": "time"}'
 expect_exit 2 "window without end" -- run_o
 expect_err "outputs\[0\]: 'window' must be" "names the record"
-edit "$O/output.json" 'd["outputs"][0]["window"] = {"start": 0, "end": 5, "type": "hopping"}'
+edit "$O/output.json" 'd["outputs"][0]["window"] = {"start": 0, "end": 5, "type": "sliding"}'
 expect_exit 2 "unknown window type" -- run_o
 edit "$O/input.json" 'd["inputs"][0]["window"] = {"start": 0, "end": 10, "type": "time"}'
 expect_exit 2 "a windowed input record" -- runner -s "$O/statements.sql" -i "$T/edited.json" -o "$O/output.json"
@@ -189,4 +189,87 @@ expect_exit 1 "statement error" -- runner -s "$T/bad.sql" -i "$O/input.json" -o 
 expect_out "Test failed: .*bad.sql: line 2:" "names the statement's position"
 expect_out "NOPE" "and the problem"
 expect_out "\^" "with a caret"
+
+# ---- --qtt: files of ksqlDB's query-validation tests --------------------
+Q="$SRC/tests/qtt"
+expect_exit 0 "qtt file passes" -- runner --qtt "$Q/basic.json"
+expect_out "^PASS project columns$" "projection"
+expect_out "^PASS filter rows$" "filter"
+expect_out "^PASS count by key$" "aggregation"
+expect_out "^PASS unknown column$" "expected exception"
+expect_out "^PASS value in each format/JSON$" "{FORMAT} as JSON"
+expect_out "^SKIP value in each format/AVRO: format AVRO is not supported" "AVRO skipped"
+expect_out "^PASS statements alone$" "no outputs"
+expect_out "^SKIP a disabled test: disabled$" "enabled false"
+expect_out "^SKIP an avro source: statement 1 uses format AVRO" "statements needing AVRO"
+[ "$(tail -n 1 "$T/out")" = "6 passed, 0 failed, 3 skipped" ] && ok || bad "qtt summary: $(tail -n 1 "$T/out")"
+[ "$(wc -l <"$T/out")" -eq 10 ] && ok || bad "one line per test and format: $(cat "$T/out")"
+expect_exit 0 "--case filters by name" -- runner --qtt "$Q/basic.json" --case "by key"
+[ "$(cat "$T/out")" = "$(printf 'PASS count by key\n1 passed, 0 failed, 0 skipped')" ] && ok || bad "--case: $(cat "$T/out")"
+expect_exit 0 "--case matching nothing" -- runner --qtt "$Q/basic.json" --case "no such test"
+expect_out "^0 passed, 0 failed, 0 skipped$" "nothing run"
+mkdir -p "$T/qtmp"
+TMPDIR="$T/qtmp" "$MLPIPE" test-runner --qtt "$Q/basic.json" >/dev/null 2>&1 || bad "qtt run with TMPDIR"
+[ -z "$(ls -A "$T/qtmp")" ] && ok || bad "qtt left temporary logs: $(ls -A "$T/qtmp")"
+
+expect_exit 1 "wrong expectations fail" -- runner --qtt "$Q/wrong.json"
+expect_out "^FAIL wrong value: Topic 'OUTPUT', message 0: Expected <1, \{\"W\":21\}> with timestamp=0 but was <1, \{\"W\":20\}>" "the first difference"
+expect_out "^FAIL an exception that does not come: expected an error containing 'should have failed', but the statements succeeded$" "no exception"
+expect_out "^FAIL another exception: expected an error containing 'something else entirely', got: line 1:36: .*NOPE" "another message"
+expect_out "^FAIL a statement that fails: statement 2: line 1:36: " "a failing statement names it"
+expect_out "^0 passed, 4 failed, 0 skipped$" "summary"
+grep -q "^PASS" "$T/out" && bad "a wrong expectation passed: $(cat "$T/out")" || ok
+expect_exit 1 "one failure among passes" -- runner --qtt "$Q/wrong.json" --case "wrong value"
+expect_out "^0 passed, 1 failed, 0 skipped$" "filtered failure"
+
+# Each test and format runs on a fresh log: two tests create the same
+# stream, and a test sees none of another's records.
+edit "$Q/basic.json" 'd["tests"] = [d["tests"][0], d["tests"][0]]'
+expect_exit 0 "same stream in two tests" -- runner --qtt "$T/edited.json"
+expect_out "^2 passed, 0 failed, 0 skipped$" "both pass"
+# Properties of every JSON kind are taken as session properties (a quote
+# in a name or value included); objects and arrays are left out.
+edit "$Q/basic.json" 'd["tests"] = [d["tests"][0]]; d["tests"][0]["properties"] = {"it'"'"'s": "o'"'"'clock", "ksql.n": 3, "ksql.x": 0.5, "ksql.b": True, "ksql.o": {"a": 1}, "ksql.a": [1]}'
+expect_exit 0 "properties of every kind" -- runner --qtt "$T/edited.json"
+expect_out "^PASS project columns$" "passes"
+# A test's format list: every supported one runs, the statements' own
+# format replaced each time.
+edit "$Q/basic.json" 'd["tests"] = [d["tests"][1]]; d["tests"][0]["format"] = ["DELIMITED", "PROTOBUF", "JSON_SR"]; d["tests"][0]["statements"][0] = d["tests"][0]["statements"][0].replace("DELIMITED", "{FORMAT}")'
+expect_exit 0 "formats" -- runner --qtt "$T/edited.json"
+expect_out "^PASS filter rows/DELIMITED$" "delimited"
+expect_out "^SKIP filter rows/PROTOBUF: " "protobuf skipped"
+expect_out "^1 passed, 0 failed, 2 skipped$" "summary"
+# An input record the engine cannot take yet skips the test.
+edit "$Q/basic.json" 'd["tests"] = [d["tests"][0]]; d["tests"][0]["inputs"][0]["window"] = {"start": 0, "end": 10, "type": "time"}'
+expect_exit 0 "windowed input skipped" -- runner --qtt "$T/edited.json"
+expect_out "^SKIP project columns: inputs\[0\]: windowed keys" "says why"
+
+# Malformed files: exit 2, nothing run.
+printf '{"tests": [\n  {"name": "x",\n   "statements": ["CREATE STREAM"] "inputs": []}\n]}\n' >"$T/bad_qtt.json"
+expect_exit 2 "qtt syntax error" -- runner --qtt "$T/bad_qtt.json"
+expect_err "bad_qtt.json:3:36: " "file:line:column"
+[ -s "$T/out" ] && bad "a malformed file ran tests: $(cat "$T/out")" || ok
+edit "$Q/basic.json" 'd = {"cases": d["tests"]}'
+expect_exit 2 "no tests array" -- runner --qtt "$T/edited.json"
+expect_err "array 'tests'" "says what is missing"
+edit "$Q/basic.json" 'del d["tests"][2]["name"]'
+expect_exit 2 "a test without a name" -- runner --qtt "$T/edited.json"
+expect_err "tests\[2\]: missing field 'name'" "names the test"
+[ -s "$T/out" ] && bad "tests ran before the file was checked: $(cat "$T/out")" || ok
+edit "$Q/basic.json" 'd["tests"][1]["statements"] = "SELECT 1;"'
+expect_exit 2 "statements not an array" -- runner --qtt "$T/edited.json"
+expect_err "tests\[1\] 'filter rows': 'statements' must be" "names the test and field"
+edit "$Q/basic.json" 'del d["tests"][0]["inputs"][1]["topic"]'
+expect_exit 2 "a record without a topic" -- runner --qtt "$T/edited.json"
+expect_err "tests\[0\] 'project columns': inputs\[1\]: missing field 'topic'" "names test, record and field"
+edit "$Q/basic.json" 'd["tests"][4]["format"] = "JSON"'
+expect_exit 2 "format not an array" -- runner --qtt "$T/edited.json"
+edit "$Q/basic.json" 'd["tests"][3]["expectedException"] = "boom"'
+expect_exit 2 "expectedException not an object" -- runner --qtt "$T/edited.json"
+expect_exit 2 "missing qtt file" -- runner --qtt "$T/nope.json"
+expect_err "nope.json" "names the file"
+expect_exit 2 "--qtt with -s" -- runner --qtt "$Q/basic.json" -s "$O/statements.sql"
+expect_exit 2 "--case without --qtt" -- runner --case x -s "$O/statements.sql" -o "$O/output.json"
+expect_exit 0 "help names --qtt" -- runner --help
+expect_out "--qtt FILE.json" "help text"
 finish
