@@ -279,8 +279,10 @@ static int exec_create_source(mp_engine *en, const mp_sql_stmt *st, const char *
     if (rc)
         return rc;
     if (!st->has_columns || !st->ncolumns)
-        return mp_error_set(e, MP_EINVAL, "line %u:%u: %s needs its columns: CREATE %s %s (col TYPE, ...)",
-                            st->pos.line, st->pos.col, st->name,
+        return mp_error_set(e, MP_EINVAL,
+                            "line %u:%u: The statement does not define any columns. (CREATE %s %s "
+                            "(col TYPE, ...) WITH (...))",
+                            st->pos.line, st->pos.col,
                             st->object == MP_SQL_OBJ_TABLE ? "TABLE" : "STREAM", st->name);
     mp_source *old = mp_catalog_find(&en->cat, st->name);
     if (old && st->if_not_exists)

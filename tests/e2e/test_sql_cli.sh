@@ -102,4 +102,6 @@ expect_exit 2 "-f and -e together" -- sql -f "$T/absent.sql" -e "SHOW STREAMS;"
 expect_err "give -f or -e, not both" "usage error"
 expect_exit 0 "nothing was created by the failures" -- sql -e "SHOW STREAMS;"
 grep -Eq "S2|S3" "$T/out" && bad "a failed statement changed the catalog" || ok
+expect_exit 2 "a stream without columns" -- sql -e "CREATE STREAM nocols WITH (KAFKA_TOPIC='nocols', VALUE_FORMAT='JSON', PARTITIONS=1);"
+expect_err "line 1:1: The statement does not define any columns" "ksqlDB's words, with the position"
 finish
