@@ -80,25 +80,36 @@ static void null_out(const mp_sql_cexpr *n, mp_value *out)
     *out = mp_v_null_of(n->type);
 }
 
-int mp_sql_ev_transform_array(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx,
-                              mp_value *out)
+/* What TRANSFORM and FILTER share before their loop: the collection
+ * (kids[0]) into *in, a result of n's type and in's length in the arena,
+ * and the lambda frame with np parameters. Returns 1 when the collection
+ * is NULL (*out is then the NULL result), 0 to go on, or an error. */
+static int collection_open(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx,
+                           size_t np, mp_value *in, mp_value *r, frame *f, mp_value *out)
 {
-    mp_value a;
-    int rc = mp_sql_kid(n->kids[0], row, cx, &a);
+    int rc = mp_sql_kid(n->kids[0], row, cx, in);
     if (rc)
         return rc;
-    if (a.null) {
+    if (in->null) {
         null_out(n, out);
-        return 0;
+        return 1;
     }
     if (!cx->arena)
         return lerr(n, cx, MP_EINVAL, "evaluation needs an arena for its result");
-    mp_value r;
-    if (mp_v_array(cx->arena, a.len, n->type->elem, &r))
+    if (n->type->kind == MP_TYPE_MAP ? mp_v_map(cx->arena, in->len, n->type->key, n->type->elem, r)
+                                     : mp_v_array(cx->arena, in->len, n->type->elem, r))
         return mp_error_set(cx->e, MP_ENOMEM, "out of memory");
+    return frame_open(f, n, np, cx);
+}
+
+int mp_sql_ev_transform_array(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx,
+                              mp_value *out)
+{
+    mp_value a, r;
     frame f;
-    if ((rc = frame_open(&f, n, 1, cx)))
-        return rc;
+    int rc = collection_open(n, row, cx, 1, &a, &r, &f, out);
+    if (rc)
+        return rc < 0 ? rc : 0;
     for (uint32_t i = 0; i < a.len; i++) {
         f.v[n->slot] = a.u.items[i];
         if ((rc = mp_sql_kid(n->kids[1], row, &f.lc.cx, &r.u.items[i])))
@@ -111,22 +122,11 @@ int mp_sql_ev_transform_array(const mp_sql_cexpr *n, const mp_value *row, mp_fn_
 int mp_sql_ev_transform_map(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx,
                             mp_value *out)
 {
-    mp_value m;
-    int rc = mp_sql_kid(n->kids[0], row, cx, &m);
-    if (rc)
-        return rc;
-    if (m.null) {
-        null_out(n, out);
-        return 0;
-    }
-    if (!cx->arena)
-        return lerr(n, cx, MP_EINVAL, "evaluation needs an arena for its result");
-    mp_value r;
-    if (mp_v_map(cx->arena, m.len, n->type->key, n->type->elem, &r))
-        return mp_error_set(cx->e, MP_ENOMEM, "out of memory");
+    mp_value m, r;
     frame f;
-    if ((rc = frame_open(&f, n, 2, cx)))
-        return rc;
+    int rc = collection_open(n, row, cx, 2, &m, &r, &f, out);
+    if (rc)
+        return rc < 0 ? rc : 0;
     for (uint32_t i = 0; i < m.len; i++) {
         mp_value *k = &r.u.items[2 * i], *v = &r.u.items[2 * i + 1];
         f.v[n->slot] = m.u.items[2 * i];
@@ -169,22 +169,11 @@ static int keep(const mp_sql_cexpr *body, const mp_value *row, mp_fn_ctx *cx, in
 int mp_sql_ev_filter_array(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx,
                            mp_value *out)
 {
-    mp_value a;
-    int rc = mp_sql_kid(n->kids[0], row, cx, &a);
-    if (rc)
-        return rc;
-    if (a.null) {
-        null_out(n, out);
-        return 0;
-    }
-    if (!cx->arena)
-        return lerr(n, cx, MP_EINVAL, "evaluation needs an arena for its result");
-    mp_value r;
-    if (mp_v_array(cx->arena, a.len, n->type->elem, &r))
-        return mp_error_set(cx->e, MP_ENOMEM, "out of memory");
+    mp_value a, r;
     frame f;
-    if ((rc = frame_open(&f, n, 1, cx)))
-        return rc;
+    int rc = collection_open(n, row, cx, 1, &a, &r, &f, out);
+    if (rc)
+        return rc < 0 ? rc : 0;
     uint32_t k = 0;
     for (uint32_t i = 0; i < a.len; i++) {
         int yes;
@@ -202,22 +191,11 @@ int mp_sql_ev_filter_array(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx
 int mp_sql_ev_filter_map(const mp_sql_cexpr *n, const mp_value *row, mp_fn_ctx *cx,
                          mp_value *out)
 {
-    mp_value m;
-    int rc = mp_sql_kid(n->kids[0], row, cx, &m);
-    if (rc)
-        return rc;
-    if (m.null) {
-        null_out(n, out);
-        return 0;
-    }
-    if (!cx->arena)
-        return lerr(n, cx, MP_EINVAL, "evaluation needs an arena for its result");
-    mp_value r;
-    if (mp_v_map(cx->arena, m.len, n->type->key, n->type->elem, &r))
-        return mp_error_set(cx->e, MP_ENOMEM, "out of memory");
+    mp_value m, r;
     frame f;
-    if ((rc = frame_open(&f, n, 2, cx)))
-        return rc;
+    int rc = collection_open(n, row, cx, 2, &m, &r, &f, out);
+    if (rc)
+        return rc < 0 ? rc : 0;
     uint32_t k = 0;
     for (uint32_t i = 0; i < m.len; i++) {
         int yes;
