@@ -87,6 +87,15 @@ post /ksql "{\"ksql\": \"$(head -c 5000 /dev/zero | tr '\0' ' ')SHOW STREAMS;\"}
 get /ksql; code_is 405 "GET /ksql"
 get /nosuch; code_is 404 "unknown path"; body_has '"error":"no such endpoint: /nosuch"' "404 body"
 post /close-query '{"queryId": "nosuch"}'; code_is 400 "closing an unknown query"
+post /close-query '{}'; code_is 400 "/close-query without a queryId"; body_has 'needs a \\"queryId\\" string' "names the field"
+get '/status/stream/`NOSUCH`/create'; code_is 404 "/status of an unknown command"
+post /inserts-stream '{"no": "target"}'; code_is 400 "/inserts-stream without a target"; body_has 'must start with' "says what it needs"
+post /inserts-stream '{"target": "car_sensor"}
+[1, 2]
+{"car_id": "car9", "event_id": 103, "speed": 4.5'
+code_is 200 "/inserts-stream with bad rows"
+body_has '"seq":0,"error_code":40000,"message":"row 0: expected a JSON object' "a non-object row is refused"
+body_has '"seq":1,"error_code":40000,"message":"row 1: malformed JSON' "a truncated row is refused"
 post /v1/models/x:predict '{"instances": [1]}'; code_is 404 "no registry: no models"
 
 # /close-query stops a running push query; a client hanging up stops its query too.
@@ -178,6 +187,17 @@ stop_server TERM
 [ "$STOP_STATUS" = 0 ] && ok || bad "headless exit status: $STOP_STATUS"
 
 # Bad flags and configs.
+expect_exit 2 "--max-body-bytes 0" -- "$MLPIPE" server --data-dir "$D" --listen 127.0.0.1:0 --max-body-bytes 0 --run-for 1
+expect_err "must be positive" "says why"
+: >"$T/users-empty"
+expect_exit 2 "an empty users file" -- "$MLPIPE" server --data-dir "$D" --listen 127.0.0.1:0 --users-file "$T/users-empty" --run-for 1
+expect_err "users-empty: no users" "names the file"
+printf 'dave: CRYPT:notahash\n' >"$T/users-crypt"
+expect_exit 2 "a CRYPT password that is no hash" -- "$MLPIPE" server --data-dir "$D" --listen 127.0.0.1:0 --users-file "$T/users-crypt" --run-for 1
+expect_err "users-crypt:1: CRYPT: needs a crypt\(3\) hash" "names the line"
+printf 'erin:\n' >"$T/users-nopass"
+expect_exit 2 "a user without a password" -- "$MLPIPE" server --data-dir "$D" --listen 127.0.0.1:0 --users-file "$T/users-nopass" --run-for 1
+expect_err "users-nopass:1: empty password" "names the line"
 expect_exit 2 "bad --listen" -- "$MLPIPE" server --data-dir "$D" --listen nowhere --run-for 1
 printf 'listeners=http://127.0.0.1:0\nbroken line\n' >"$T/server.properties"
 expect_exit 2 "a broken properties file" -- "$MLPIPE" server --data-dir "$D" --config "$T/server.properties" --run-for 1
